@@ -1,0 +1,43 @@
+"""The `whirr` command line: Ollama-like subcommands.
+
+Each command group lives in its own module under `tui.commands` and registers its
+subparser there. Heavy libraries (llama_cpp, textual) are imported only inside the
+command that needs them, so `whirr --help` and `whirr list` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from tui import __version__
+
+COMMAND_MODULES = ("run", "models", "bench", "modelfile")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="whirr",
+        description="Run language models locally, with the cost of every answer in view.",
+    )
+    parser.add_argument("--version", action="version", version=f"whirr {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"tui.commands.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run whirr with `argv` (default: the process arguments); returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["run", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,1 @@
+"""Subcommands of the `whirr` CLI; each module has `register(subparsers)`."""

@@ -1,0 +1,149 @@
+"""The engine contract shared by the CLI and the UI.
+
+An engine answers a chat: `engine.chat(request)` returns a `ChatStream`, an async iterator
+of events — `TokenEvent`s carrying answer text as it is generated, then exactly one
+`DoneEvent` carrying the full answer and its statistics. `ChatStream.cancel()` stops the
+answer within one token; the partial answer still arrives in the `DoneEvent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from tui.engine.options import Options
+
+FinishReason = Literal["stop", "length", "cancelled", "error"]
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One turn of a conversation."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """Everything needed for one answer.
+
+    `ignore_eos` keeps generating past the end-of-turn token (benchmarks use it to get a
+    fixed number of tokens); it is not an Ollama option.
+    """
+
+    messages: Sequence[Message]
+    options: Options = field(default_factory=Options)
+    ignore_eos: bool = False
+
+
+@dataclass
+class Stats:
+    """What one answer took. Durations are seconds; counts are tokens."""
+
+    load_duration: float = 0.0
+    prompt_eval_count: int = 0
+    prompt_cached_count: int = 0
+    prompt_eval_duration: float = 0.0
+    eval_count: int = 0
+    eval_duration: float = 0.0
+    time_to_first_token: float = 0.0
+    total_duration: float = 0.0
+    finish_reason: FinishReason = "stop"
+    error: str = ""
+
+    @property
+    def prompt_eval_rate(self) -> float:
+        """Prompt tokens evaluated per second (0 when nothing was evaluated)."""
+        return self.prompt_eval_count / self.prompt_eval_duration if self.prompt_eval_duration else 0.0
+
+    @property
+    def eval_rate(self) -> float:
+        """Answer tokens generated per second."""
+        return self.eval_count / self.eval_duration if self.eval_duration else 0.0
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """A piece of answer text, ready to show (never a partial UTF-8 character)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class DoneEvent:
+    """The answer ended: its whole text and statistics."""
+
+    text: str
+    stats: Stats
+
+
+ChatEvent = TokenEvent | DoneEvent
+
+
+class EngineError(Exception):
+    """A problem the user can fix (missing model, prompt too long...), with a clear message."""
+
+
+class Engine(Protocol):
+    """Anything that can answer chats."""
+
+    def chat(self, request: ChatRequest) -> "ChatStream":
+        """Start answering `request`; must be called from a running event loop."""
+        ...
+
+
+class ChatStream:
+    """An async stream of one answer's events, fed from a worker thread.
+
+    The producer never waits for the consumer: events queue without bound. The producer
+    calls `put()` from any thread and checks `cancelled` between tokens.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[ChatEvent] = asyncio.Queue()
+        self._cancel = threading.Event()
+        self._done = False
+
+    @property
+    def cancelled(self) -> bool:
+        """True once `cancel()` was called."""
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        """Ask the producer to stop; a DoneEvent with finish reason 'cancelled' follows."""
+        self._cancel.set()
+
+    def put(self, event: ChatEvent) -> None:
+        """Hand an event to the consumer (thread-safe)."""
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
+        except RuntimeError:
+            pass  # the consumer's loop has closed: nobody is listening any more
+
+    def run_in_thread(self, target: Callable[["ChatStream"], None], name: str) -> None:
+        """Run `target(self)` on a daemon thread."""
+        threading.Thread(target=target, args=(self,), name=name, daemon=True).start()
+
+    def __aiter__(self) -> "ChatStream":
+        return self
+
+    async def __anext__(self) -> ChatEvent:
+        if self._done:
+            raise StopAsyncIteration
+        event = await self._queue.get()
+        if isinstance(event, DoneEvent):
+            self._done = True
+        return event
+
+    async def result(self) -> DoneEvent:
+        """Consume the rest of the stream and return its DoneEvent."""
+        async for event in self:
+            if isinstance(event, DoneEvent):
+                return event
+        raise RuntimeError("stream ended without a DoneEvent")

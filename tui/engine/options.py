@@ -1,0 +1,121 @@
+"""Generation options with Ollama's names, types, defaults and meaning.
+
+One table serves the CLI flags, Modelfile PARAMETER lines and the session dialog, so a
+setting means the same thing everywhere (see shared/reference/modelfile.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+DEPRECATED_PARAMETERS = frozenset(
+    {
+        "penalize_newline",
+        "low_vram",
+        "f16_kv",
+        "logits_all",
+        "vocab_only",
+        "use_mlock",
+        "mirostat",
+        "mirostat_tau",
+        "mirostat_eta",
+        "tfs_z",
+    }
+)
+
+
+def _opt(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Options:
+    """Sampling and runtime options for one answer. Defaults are Ollama's."""
+
+    num_keep: int = _opt(4, "tokens of the prompt kept when the context is shifted")
+    seed: int = _opt(-1, "random seed; -1 picks a new one for every answer")
+    num_predict: int = _opt(-1, "most tokens to generate; -1 until the context is full")
+    top_k: int = _opt(40, "sample only from the K most likely tokens (0 = off)")
+    top_p: float = _opt(0.9, "sample from the smallest set of tokens whose probability reaches P")
+    min_p: float = _opt(0.0, "drop tokens less likely than P times the most likely one")
+    typical_p: float = _opt(1.0, "locally typical sampling (1.0 = off)")
+    repeat_last_n: int = _opt(64, "how many recent tokens the repeat penalty looks at")
+    temperature: float = _opt(0.8, "randomness: 0 always picks the most likely token")
+    repeat_penalty: float = _opt(1.0, "penalty for repeating recent tokens (1.0 = off)")
+    presence_penalty: float = _opt(0.0, "penalty for any token already present")
+    frequency_penalty: float = _opt(0.0, "penalty growing with how often a token appeared")
+    stop: tuple[str, ...] = _opt((), "strings that end the answer (not shown)")
+    num_ctx: int = _opt(4096, "context window in tokens (prompt plus answer)")
+    num_batch: int = _opt(512, "prompt tokens evaluated per batch")
+    num_gpu: int = _opt(-1, "layers offloaded to the GPU; -1 as many as fit, 0 none")
+    main_gpu: int = _opt(0, "the GPU that holds small tensors when several are used")
+    use_mmap: bool = _opt(True, "memory-map the model file instead of reading it")
+    num_thread: int = _opt(0, "CPU threads for generation; 0 picks the physical cores")
+
+    def updated(self, **changes: Any) -> "Options":
+        """Return a copy with some options changed."""
+        return replace(self, **changes)
+
+    def to_parameters(self) -> dict[str, Any]:
+        """The options that differ from Ollama's defaults, by Ollama name."""
+        defaults = Options()
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(defaults, f.name)
+        }
+
+
+OPTION_FIELDS = {f.name: f for f in fields(Options)}
+_TYPE_NAMES = {"int": int, "float": float, "bool": bool, "tuple[str, ...]": tuple}
+
+
+def option_type(name: str) -> type:
+    """The Python type of option `name` (int, float, bool or tuple for stop)."""
+    return _TYPE_NAMES[str(OPTION_FIELDS[name].type)]
+
+
+def option_help(name: str) -> str:
+    """One line saying what option `name` does."""
+    return str(OPTION_FIELDS[name].metadata["help"])
+
+
+class ParameterError(ValueError):
+    """A parameter name or value Ollama would reject; the text is Ollama's."""
+
+
+def parse_parameter(name: str, raw: str) -> Any:
+    """Convert the text of a PARAMETER value to its typed value, as Ollama does.
+
+    `stop` returns the single string; callers accumulate repeated stop lines.
+    Raises ParameterError with Ollama's message for unknown names and bad values.
+    """
+    if name not in OPTION_FIELDS:
+        raise ParameterError(f"unknown parameter '{name}'")
+    kind = option_type(name)
+    text = raw.strip()
+    if kind is tuple:
+        return raw
+    if kind is bool:
+        # Go's strconv.ParseBool, which Ollama uses.
+        if text in {"1", "t", "T", "TRUE", "true", "True"}:
+            return True
+        if text in {"0", "f", "F", "FALSE", "false", "False"}:
+            return False
+        raise ParameterError(f"invalid bool value [{raw}]")
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ParameterError(f"invalid int value [{raw}]") from None
+    try:
+        return float(text)
+    except ValueError:
+        raise ParameterError(f"invalid float value [{raw}]") from None
+
+
+def options_from_parameters(parameters: dict[str, Any], base: Options | None = None) -> Options:
+    """Apply already-typed parameters (by Ollama name) on top of `base` or the defaults."""
+    changes = {k: (tuple(v) if k == "stop" else v) for k, v in parameters.items()}
+    return replace(base or Options(), **changes)
