@@ -35,8 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["run", *(argv if argv is not None else sys.argv[1:])])
+    from tui.commands.common import CommandError
+
     try:
         return int(args.func(args) or 0)
+    except CommandError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -1,7 +1,7 @@
 """The engine contract shared by the CLI and the UI.
 
 An engine answers a chat: `engine.chat(request)` returns a `ChatStream`, an async iterator
-of events — `TokenEvent`s carrying answer text as it is generated, then exactly one
+of events — optional `StatusEvent`s (queued, loading, prompt), `TokenEvent`s carrying answer text as it is generated, then exactly one
 `DoneEvent` carrying the full answer and its statistics. `ChatStream.cancel()` stops the
 answer within one token; the partial answer still arrives in the `DoneEvent`.
 """
@@ -55,6 +55,7 @@ class Stats:
     total_duration: float = 0.0
     finish_reason: FinishReason = "stop"
     error: str = ""
+    messages_dropped: int = 0  # oldest turns left out to fit the context
 
     @property
     def prompt_eval_rate(self) -> float:
@@ -69,9 +70,22 @@ class Stats:
 
 @dataclass(frozen=True)
 class TokenEvent:
-    """A piece of answer text, ready to show (never a partial UTF-8 character)."""
+    """A piece of answer text, ready to show (never a partial UTF-8 character).
+
+    `tokens` is how many generated tokens the text covers (more than one when text was held
+    back, e.g. a character split across tokens), so consumers can count tokens exactly.
+    """
 
     text: str
+    tokens: int = 1
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """What the engine is doing before the first token: waiting for the model, loading it,
+    or evaluating the prompt."""
+
+    state: Literal["queued", "loading", "prompt"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +96,7 @@ class DoneEvent:
     stats: Stats
 
 
-ChatEvent = TokenEvent | DoneEvent
+ChatEvent = TokenEvent | StatusEvent | DoneEvent
 
 
 class EngineError(Exception):
@@ -114,6 +128,11 @@ class ChatStream:
     def cancelled(self) -> bool:
         """True once `cancel()` was called."""
         return self._cancel.is_set()
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        """Set when the consumer cancels; producers may wait on or poll it."""
+        return self._cancel
 
     def cancel(self) -> None:
         """Ask the producer to stop; a DoneEvent with finish reason 'cancelled' follows."""

@@ -1,0 +1,130 @@
+"""What several commands share: settings, model lookup, option flags, answering with Ctrl+C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tui.config import Config, load_config
+from tui.engine.options import Options
+from tui.paths import Paths, resolve_paths
+
+if TYPE_CHECKING:
+    from tui.engine.base import ChatRequest, DoneEvent, Engine
+    from tui.models.library import Library, ModelEntry
+
+
+@dataclass
+class Context:
+    """Settings every command starts from."""
+
+    paths: Paths
+    config: Config
+
+    @property
+    def library(self) -> "Library":
+        """The model library with the configured extra folders."""
+        from tui.models.library import Library
+
+        return Library(self.paths, self.config.model_dirs)
+
+
+def load_context() -> Context:
+    """Read the config, printing its warnings to stderr."""
+    paths = resolve_paths()
+    config, warnings = load_config(paths)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    return Context(paths, config)
+
+
+class CommandError(Exception):
+    """Ends a command with `Error: <message>` and exit code 1."""
+
+
+def resolve_usable(context: Context, name: str) -> "ModelEntry":
+    """The model named `name`, or CommandError with suggestions / the file's problem."""
+    from tui.models.library import ModelNotFound
+
+    try:
+        entry = context.library.resolve(name)
+    except ModelNotFound as error:
+        raise CommandError(str(error)) from None
+    if not entry.usable:
+        raise CommandError(f"model '{entry.name}' cannot be used: {entry.problem} ({entry.path})")
+    return entry
+
+
+def _ranged(kind: type, low: float, label: str) -> Callable[[str], object]:
+    def convert(text: str) -> object:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: '{text}'") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {label}, got {text}")
+        return value
+
+    return convert
+
+
+def add_option_flags(parser: argparse.ArgumentParser) -> None:
+    """The generation flags, with Ollama's parameter meaning and defaults."""
+    group = parser.add_argument_group("generation options (Ollama's meaning and defaults)")
+    group.add_argument("--system", help="system prompt")
+    group.add_argument("--temperature", type=_ranged(float, 0, ">= 0"), help="default 0.8; 0 is greedy")
+    group.add_argument("--seed", type=int, help="random seed; default -1 (random)")
+    group.add_argument("--num-predict", type=_ranged(int, -2, ">= -2"), help="most tokens to generate; -1 no limit")
+    group.add_argument("--num-ctx", type=_ranged(int, 16, ">= 16"), help="context window in tokens; default 4096")
+    group.add_argument("--threads", type=_ranged(int, 0, ">= 0"), help="CPU threads; 0 picks automatically")
+    group.add_argument("--num-gpu", type=_ranged(int, -1, ">= -1"), help="layers on the GPU; -1 all that fit, 0 none")
+
+
+def options_from_flags(args: argparse.Namespace, base: Options) -> Options:
+    """Apply the flags the user gave on top of `base`."""
+    changes = {
+        "temperature": args.temperature,
+        "seed": args.seed,
+        "num_predict": args.num_predict,
+        "num_ctx": args.num_ctx,
+        "num_thread": args.threads,
+        "num_gpu": args.num_gpu,
+    }
+    return base.updated(**{k: v for k, v in changes.items() if v is not None})
+
+
+def answer(engine: "Engine", request: "ChatRequest", on_text: Callable[[str], None]) -> "DoneEvent":
+    """Run one answer to completion, passing text to `on_text` as it arrives.
+
+    Ctrl+C cancels the answer (within one token) instead of killing the process; the
+    returned DoneEvent then has finish reason 'cancelled' and the partial text.
+    """
+    return asyncio.run(_answer(engine, request, on_text))
+
+
+async def _answer(engine: "Engine", request: "ChatRequest", on_text: Callable[[str], None]) -> "DoneEvent":
+    from tui.engine.base import DoneEvent, TokenEvent
+
+    loop = asyncio.get_running_loop()
+    stream = engine.chat(request)
+    try:
+        loop.add_signal_handler(signal.SIGINT, stream.cancel)
+    except (NotImplementedError, RuntimeError):
+        pass  # not the main thread or no signal support: Ctrl+C keeps its default meaning
+    try:
+        async for event in stream:
+            if isinstance(event, TokenEvent):
+                on_text(event.text)
+            elif isinstance(event, DoneEvent):
+                return event
+    finally:
+        try:
+            loop.remove_signal_handler(signal.SIGINT)
+        except (NotImplementedError, RuntimeError):
+            pass
+    raise RuntimeError("the answer ended without a result")

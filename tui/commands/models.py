@@ -1,0 +1,92 @@
+"""`whirr list` and `whirr show`: what models there are and what is inside one."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import TYPE_CHECKING
+
+from tui.commands.common import load_context, resolve_usable
+
+if TYPE_CHECKING:
+    from tui.models.library import ModelEntry
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `whirr list` and `whirr show`."""
+    listing = subparsers.add_parser("list", aliases=["ls"], help="list models", description="List every model whirr can run.")
+    listing.set_defaults(func=list_command)
+    show = subparsers.add_parser("show", help="show a model's details", description="Show what a model's GGUF header says.")
+    show.add_argument("model", help="model name or path to a .gguf file")
+    show.add_argument("--template", action="store_true", help="print only the chat template")
+    show.set_defaults(func=show_command)
+
+
+def human_size(size: int) -> str:
+    """Sizes as Ollama prints them (decimal units): 98 MB, 4.7 GB."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    return f"{size} B"
+
+
+def human_age(timestamp: float, now: float | None = None) -> str:
+    """How long ago, as Ollama prints it: 'About a minute ago', '3 days ago'."""
+    seconds = max(0.0, (now if now is not None else time.time()) - timestamp)
+    if seconds < 60:
+        return "Less than a minute ago"
+    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("week", 604_800), ("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        count = int(seconds // size)
+        if count == 1:
+            return f"About {'an' if unit == 'hour' else 'a'} {unit} ago"
+        if count > 1:
+            return f"{count} {unit}s ago"
+    return "Less than a minute ago"
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """Print the model table, broken files included with their problem."""
+    entries = load_context().library.list()
+    rows = [("NAME", "ID", "SIZE", "SOURCE", "MODIFIED")]
+    for entry in entries:
+        modified = human_age(entry.modified)
+        if entry.problem:
+            modified += f"   unusable: {entry.problem}"
+        rows.append((entry.name, entry.id, human_size(entry.size), entry.source, modified))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("    ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "    " + row[4])
+    return 0
+
+
+def describe_model(entry: "ModelEntry") -> str:
+    """The `whirr show` text for a model."""
+    info = entry.info
+    assert info is not None
+    template = "found (tokenizer.chat_template)" if info.chat_template else "not found (ChatML is used)"
+    lines = [
+        "  Model",
+        f"    {'architecture':<20}{info.architecture}",
+        f"    {'parameters':<20}{info.parameters_human} ({info.parameter_count:,})",
+        f"    {'context length':<20}{info.context_length}",
+        f"    {'embedding length':<20}{info.embedding_length}",
+        f"    {'quantization':<20}{info.quantization}",
+        f"    {'chat template':<20}{template}",
+        f"    {'file':<20}{entry.path}",
+        f"    {'size':<20}{human_size(entry.size)}",
+    ]
+    if info.license:
+        lines += ["", "  License", f"    {info.license}"]
+    return "\n".join(lines)
+
+
+def show_command(args: argparse.Namespace) -> int:
+    """Print a model's details (or only its chat template)."""
+    entry = resolve_usable(load_context(), args.model)
+    assert entry.info is not None
+    if args.template:
+        print(entry.info.chat_template or "")
+    else:
+        print(describe_model(entry))
+    return 0

@@ -1,0 +1,141 @@
+"""`whirr run`: one-shot answers, piped prompts, batches, and an interactive loop like `ollama run`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tui.commands.common import (
+    CommandError,
+    add_option_flags,
+    answer,
+    load_context,
+    options_from_flags,
+    resolve_usable,
+)
+
+if TYPE_CHECKING:
+    from tui.engine.base import DoneEvent, Message, Stats
+    from tui.engine.llama import LlamaEngine
+    from tui.engine.options import Options
+    from tui.models.library import ModelEntry
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `whirr run`."""
+    parser = subparsers.add_parser(
+        "run",
+        help="chat with a model (one-shot, piped, batch or interactive)",
+        description="Answer PROMPT with MODEL, streaming tokens to stdout. With no PROMPT, read it "
+        "from stdin when stdin is not a terminal, else start an interactive chat.",
+    )
+    parser.add_argument("model", nargs="?", help="model name or path to a .gguf file (default: from config)")
+    parser.add_argument("prompt", nargs="*", help="the prompt (several words are joined)")
+    parser.add_argument("--verbose", action="store_true", help="print timing statistics after each answer")
+    parser.add_argument("--batch", metavar="FILE", help="answer each prompt in FILE (lines, or JSONL with a 'prompt' field)")
+    parser.add_argument("--output", metavar="FILE", help="with --batch: write the JSONL answers here instead of stdout")
+    add_option_flags(parser)
+    parser.set_defaults(func=run_command)
+
+
+@dataclass
+class Chat:
+    """One conversation with a loaded model: its history, system prompt and options."""
+
+    entry: "ModelEntry"
+    engine: "LlamaEngine"
+    options: "Options"
+    system: str
+    history: list["Message"] = field(default_factory=list)
+
+    def messages_for(self, prompt: str) -> list["Message"]:
+        """System prompt, history, then the new user message."""
+        from tui.engine.base import Message
+
+        system = [Message("system", self.system)] if self.system else []
+        return [*system, *self.history, Message("user", prompt)]
+
+    def ask(self, prompt: str, on_text) -> "DoneEvent":
+        """Answer `prompt` in this conversation and remember the exchange."""
+        from tui.engine.base import ChatRequest, Message
+
+        done = answer(self.engine, ChatRequest(self.messages_for(prompt), self.options), on_text)
+        if done.stats.finish_reason != "error":
+            self.history += [Message("user", prompt), Message("assistant", done.text)]
+        return done
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Entry point of `whirr run`."""
+    from tui.engine.llama import LlamaEngine
+    from tui.logs import setup_logging
+
+    context = load_context()
+    setup_logging(context.paths)
+    if args.output and not args.batch:
+        raise CommandError("--output needs --batch")
+    entry = resolve_usable(context, args.model or context.config.default_model)
+    system = args.system if args.system is not None else context.config.system
+    chat = Chat(entry, LlamaEngine(entry.path, entry.name), options_from_flags(args, context.config.options), system)
+    if args.batch:
+        from tui.commands.batch import run_batch
+
+        return run_batch(chat, args.batch, args.output, args.verbose)
+    prompt = " ".join(args.prompt)
+    if not prompt and not sys.stdin.isatty():
+        prompt = sys.stdin.read()
+    if prompt:
+        return one_shot(chat, prompt, args.verbose)
+    from tui.commands.interactive import interactive
+
+    return interactive(chat, args.verbose)
+
+
+def write_text(text: str) -> None:
+    """Print answer text as it arrives."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def one_shot(chat: Chat, prompt: str, verbose: bool) -> int:
+    """Answer one prompt; exit code 130 when stopped with Ctrl+C, 1 on error."""
+    done = chat.ask(prompt, write_text)
+    if done.text and not done.text.endswith("\n"):
+        sys.stdout.write("\n")
+    sys.stdout.flush()
+    if verbose:
+        print_stats(done.stats)
+    if done.stats.finish_reason == "error":
+        raise CommandError(done.stats.error)
+    return 130 if done.stats.finish_reason == "cancelled" else 0
+
+
+def format_duration(seconds: float) -> str:
+    """Durations as Ollama prints them: 1.234567s, 12.345ms, 120µs."""
+    if seconds >= 1:
+        return f"{seconds:.6f}s"
+    if seconds >= 0.001:
+        return f"{seconds * 1000:.3f}ms"
+    return f"{seconds * 1_000_000:.0f}µs"
+
+
+def print_stats(stats: "Stats", file=None) -> None:
+    """The statistics `ollama run --verbose` prints, with the same labels, then whirr's extras."""
+    rows = [
+        ("total duration", format_duration(stats.total_duration)),
+        ("load duration", format_duration(stats.load_duration)),
+        ("prompt eval count", f"{stats.prompt_eval_count} token(s)"),
+        ("prompt eval duration", format_duration(stats.prompt_eval_duration)),
+        ("prompt eval rate", f"{stats.prompt_eval_rate:.2f} tokens/s"),
+        ("eval count", f"{stats.eval_count} token(s)"),
+        ("eval duration", format_duration(stats.eval_duration)),
+        ("eval rate", f"{stats.eval_rate:.2f} tokens/s"),
+        ("prompt cache count", f"{stats.prompt_cached_count} token(s)"),
+        ("time to first token", format_duration(stats.time_to_first_token)),
+        ("finish reason", stats.finish_reason),
+    ]
+    out = file or sys.stderr
+    for label, value in rows:
+        print(f"{label + ':':<22}{value}", file=out)

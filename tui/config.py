@@ -1,0 +1,141 @@
+"""Typed user settings, stored as TOML in whirr's config folder.
+
+Read with tomllib, written with tomli-w. A config file that cannot be read is moved aside to
+`config.toml.bad-<time>` and the defaults are used, with a one-line warning; nothing is lost.
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from tui.engine.options import OPTION_FIELDS, Options, option_type
+from tui.paths import Paths
+
+STARTER_MODEL = "smollm2:135m"
+
+
+@dataclass
+class EnergySettings:
+    """Factors that turn energy into CO2 and money."""
+
+    co2_g_per_kwh: float = 475.0
+    price_per_kwh: float = 0.30
+    currency: str = "EUR"
+    cpu_tdp_watts: float = 0.0  # 0: estimate 4 W per thread
+
+
+@dataclass
+class Config:
+    """Everything a user can set in config.toml."""
+
+    default_model: str = STARTER_MODEL
+    system: str = ""
+    theme: str = "whirr-dark"
+    model_dirs: list[str] = field(default_factory=list)
+    options: Options = field(default_factory=Options)
+    energy: EnergySettings = field(default_factory=EnergySettings)
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+class ConfigError(ValueError):
+    """A config file whose content is not valid."""
+
+
+def _table(data: dict[str, Any], section: str) -> dict[str, Any]:
+    table = data.pop(section, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{section}] must be a table")
+    return table
+
+
+def _options_from_table(table: dict[str, Any]) -> Options:
+    changes: dict[str, Any] = {}
+    for name, value in table.items():
+        if name not in OPTION_FIELDS:
+            raise ConfigError(f"unknown option '{name}' in [options]")
+        kind = option_type(name)
+        if kind is tuple:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError("option 'stop' must be a list of strings")
+            value = tuple(value)
+        elif kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(f"option '{name}' must be {kind.__name__}, got {value!r}")
+        changes[name] = value
+    return Options().updated(**changes)
+
+
+def _dataclass_from_table(cls: type, table: dict[str, Any], where: str) -> Any:
+    defaults = cls()
+    known = {f.name for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting '{key}'{where}")
+        default = getattr(defaults, key)
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, type(default)) or isinstance(value, bool) != isinstance(default, bool):
+            raise ConfigError(f"setting '{key}'{where} must be {type(default).__name__}, got {value!r}")
+        values[key] = value
+    return cls(**values)
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    """Build a Config from parsed TOML, raising ConfigError on anything unknown or mistyped."""
+    data = dict(data)
+    options = _options_from_table(_table(data, "options"))
+    energy = _dataclass_from_table(EnergySettings, _table(data, "energy"), " in [energy]")
+    config = _dataclass_from_table(Config, data, "")
+    config.options = options
+    config.energy = energy
+    return config
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """The TOML table for `config`; options list only what differs from Ollama's defaults."""
+    data = asdict(config)
+    data["options"] = {k: list(v) if k == "stop" else v for k, v in config.options.to_parameters().items()}
+    return data
+
+
+def load_config(paths: Paths) -> tuple[Config, list[str]]:
+    """Read the config file; returns the config and warnings for the user (one line each)."""
+    path = paths.config_file
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Config(), []
+    except OSError as error:
+        return Config(), [f"warning: cannot read {path} ({error.strerror}); using defaults"]
+    try:
+        return config_from_dict(tomllib.loads(raw.decode("utf-8"))), []
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError) as error:
+        aside = _move_aside(path)
+        return Config(), [f"warning: {path} is invalid ({error}); moved to {aside.name}, using defaults"]
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.bad-{stamp}")
+    counter = 1
+    while aside.exists():
+        counter += 1
+        aside = path.with_name(f"{path.name}.bad-{stamp}-{counter}")
+    path.replace(aside)
+    return aside
+
+
+def save_config(config: Config, paths: Paths) -> None:
+    """Write the config file atomically."""
+    import tomli_w
+
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    tmp = paths.config_file.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(config_to_dict(config)), encoding="utf-8")
+    tmp.replace(paths.config_file)

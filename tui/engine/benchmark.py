@@ -1,0 +1,173 @@
+"""Measure whirr's engine against llama-cpp-python's own paths, interleaved in one run.
+
+Three paths generate the same number of tokens from the same prompt with the same sampling
+settings on one loaded model: whirr's engine (what users get), the raw `Llama.generate()`
+loop (the floor: no text at all), and `create_chat_completion(stream=True)` (what most
+clients use). Each run starts from an empty KV cache; rounds rotate the order of the paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tui.engine.base import ChatRequest, DoneEvent, Message, TokenEvent
+from tui.engine.llama import LlamaEngine
+from tui.engine.options import Options
+
+PROMPTS = {
+    "prose": "Write a long, detailed story about a lighthouse keeper who finds a message in a bottle.",
+    "bytes": "Répondez en chinois et avec beaucoup d'emojis 🎉🌏: 写一个关于月亮和星星的很长的故事。",
+}
+
+PATHS = ("whirr", "raw-generate", "chat-completion-stream")
+
+
+@dataclass
+class Run:
+    """One path's measurement: when each token arrived, relative to the request."""
+
+    path: str
+    token_times: list[float] = field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        """Tokens generated."""
+        return len(self.token_times)
+
+    @property
+    def ttft(self) -> float:
+        """Seconds from the request to the first token."""
+        return self.token_times[0] if self.token_times else float("nan")
+
+    def rate(self, start: int = 0, end: int | None = None) -> float:
+        """Tokens per second between token `start` and token `end` (after the first token)."""
+        times = self.token_times[start : end if end is not None else len(self.token_times)]
+        if len(times) < 2:
+            return float("nan")
+        return (len(times) - 1) / (times[-1] - times[0])
+
+
+@dataclass
+class PathResult:
+    """Medians over rounds for one path."""
+
+    path: str
+    tokens: int
+    rate: float
+    first_half_rate: float
+    second_half_rate: float
+    ttft_ms: float
+
+
+def _whirr(engine: LlamaEngine, messages: list[Message], options: Options, n: int) -> Run:
+    run = Run("whirr")
+
+    async def consume() -> None:
+        started = time.perf_counter()
+        stream = engine.chat(ChatRequest(messages, options.updated(num_predict=n), ignore_eos=True))
+        async for event in stream:
+            if isinstance(event, TokenEvent):
+                now = time.perf_counter() - started
+                run.token_times.extend([now] * event.tokens)
+            elif isinstance(event, DoneEvent) and event.stats.error:
+                raise RuntimeError(event.stats.error)
+
+    asyncio.run(consume())
+    return run
+
+
+def _sampling(options: Options) -> dict:
+    return dict(
+        top_k=options.top_k,
+        top_p=options.top_p,
+        min_p=options.min_p,
+        typical_p=options.typical_p,
+        repeat_penalty=options.repeat_penalty,
+        frequency_penalty=options.frequency_penalty,
+        presence_penalty=options.presence_penalty,
+    )
+
+
+def _raw(engine: LlamaEngine, messages: list[Message], options: Options, n: int) -> Run:
+    llm = engine.llama
+    assert llm is not None
+    run = Run("raw-generate")
+    started = time.perf_counter()
+    tokens = engine.render_prompt(messages)
+    llm.set_seed(max(options.seed, 0))
+    for token in llm.generate(tokens, temp=options.temperature, **_sampling(options)):
+        run.token_times.append(time.perf_counter() - started)
+        if run.tokens >= n:
+            break
+    return run
+
+
+def _chat_completion(engine: LlamaEngine, messages: list[Message], options: Options, n: int) -> Run:
+    llm = engine.llama
+    assert llm is not None
+    run = Run("chat-completion-stream")
+    never_end = {llm.token_eos(): -1e9}  # generate exactly n tokens, like the other paths
+    started = time.perf_counter()
+    chunks = llm.create_chat_completion(
+        [{"role": m.role, "content": m.content} for m in messages],
+        stream=True,
+        max_tokens=n,
+        temperature=options.temperature,
+        seed=max(options.seed, 0),
+        logit_bias=never_end,
+        **_sampling(options),
+    )
+    for chunk in chunks:
+        if chunk["choices"][0]["delta"].get("content"):
+            run.token_times.append(time.perf_counter() - started)
+    # This path yields a chunk per token except where it holds back partial UTF-8; its
+    # "tokens" are chunks, so its rate undercounts on byte-heavy text (noted in the output).
+    return run
+
+
+MEASURES: dict[str, Callable[[LlamaEngine, list[Message], Options, int], Run]] = {
+    "whirr": _whirr,
+    "raw-generate": _raw,
+    "chat-completion-stream": _chat_completion,
+}
+
+
+def benchmark(
+    engine: LlamaEngine,
+    options: Options,
+    tokens: int,
+    rounds: int,
+    prompt: str,
+    paths: tuple[str, ...] = PATHS,
+    on_run: Callable[[int, Run], None] | None = None,
+) -> list[PathResult]:
+    """Run every path `rounds` times, interleaved, and return the medians per path."""
+    engine.load(options)
+    messages = [Message("user", prompt)]
+    runs: dict[str, list[Run]] = {path: [] for path in paths}
+    for round_index in range(rounds):
+        order = paths[round_index % len(paths) :] + paths[: round_index % len(paths)]
+        for path in order:
+            engine.reset_cache()
+            run = MEASURES[path](engine, messages, options, tokens)
+            runs[path].append(run)
+            if on_run is not None:
+                on_run(round_index, run)
+    results = []
+    for path, path_runs in runs.items():
+        half = tokens // 2
+        results.append(
+            PathResult(
+                path=path,
+                tokens=round(statistics.median(r.tokens for r in path_runs)),
+                rate=statistics.median(r.rate() for r in path_runs),
+                first_half_rate=statistics.median(r.rate(0, half) for r in path_runs),
+                second_half_rate=statistics.median(r.rate(half - 1) for r in path_runs),
+                ttft_ms=statistics.median(r.ttft for r in path_runs) * 1000,
+            )
+        )
+    return results

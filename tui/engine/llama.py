@@ -1,0 +1,285 @@
+"""The in-process engine: llama.cpp through llama-cpp-python, driven token by token.
+
+What it does differently from `create_chat_completion(stream=True)` (see DESIGN.md): it renders
+the GGUF's chat template once with llama-cpp-python's Jinja2ChatFormatter, tokenizes once,
+evaluates only the part of the prompt the KV cache does not already hold, then drives
+`Llama.generate()` and turns each token's bytes into text incrementally (TextAssembler), so
+the cost per token does not grow with the answer.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import llama_cpp
+from llama_cpp.llama_chat_format import CHATML_CHAT_TEMPLATE, Jinja2ChatFormatter
+
+from tui.engine.base import (
+    ChatRequest,
+    ChatStream,
+    DoneEvent,
+    EngineError,
+    Message,
+    Stats,
+    StatusEvent,
+    TokenEvent,
+)
+from tui.engine.llama_runtime import PromptAbort, TokenPieces, load_llama, load_settings
+from tui.engine.options import Options
+from tui.engine.textstream import TextAssembler
+
+# When older turns must be dropped, leave at least this much room for the answer.
+MIN_ANSWER_ROOM = 256
+
+
+@dataclass
+class _Loaded:
+    llm: llama_cpp.Llama
+    settings: tuple
+    formatter: Jinja2ChatFormatter
+    pieces: TokenPieces
+    template_found: bool
+
+
+@dataclass(frozen=True)
+class PreparedPrompt:
+    """A conversation rendered and tokenized for the model."""
+
+    tokens: list[int]
+    messages_dropped: int
+
+
+class LlamaEngine:
+    """Answers chats with one GGUF model, loaded on first use. Not re-entrant: one lock."""
+
+    def __init__(self, model_path: Path, name: str = "") -> None:
+        self.model_path = Path(model_path)
+        self.name = name or self.model_path.name
+        self._lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+
+    @property
+    def loaded(self) -> bool:
+        """True while the model is in memory."""
+        return self._loaded is not None
+
+    @property
+    def llama(self) -> llama_cpp.Llama | None:
+        """The loaded llama_cpp.Llama (benchmarks drive it directly to compare)."""
+        return self._loaded.llm if self._loaded is not None else None
+
+    def render_prompt(self, messages: Sequence[Message]) -> list[int]:
+        """The prompt tokens for these messages (the model must be loaded)."""
+        assert self._loaded is not None, "load() the model first"
+        return self._tokenize(self._loaded, messages)
+
+    def chat(self, request: ChatRequest) -> ChatStream:
+        """Start answering on a worker thread; call from a running event loop."""
+        stream = ChatStream()
+        stream.run_in_thread(lambda s: self._answer(request, s), name=f"whirr-llama-{self.name}")
+        return stream
+
+    def load(self, options: Options) -> float:
+        """Load (or reload for new load-time options) now; returns seconds spent. Blocking."""
+        with self._lock:
+            return self._ensure_loaded(options)
+
+    def unload(self) -> None:
+        """Free the model's memory (waits for a running answer to finish)."""
+        with self._lock:
+            self._free()
+
+    def count_tokens(self, messages: Sequence[Message], options: Options) -> int:
+        """Exact number of prompt tokens these messages take. Blocking; loads the model."""
+        with self._lock:
+            self._ensure_loaded(options)
+            assert self._loaded is not None
+            return len(self._tokenize(self._loaded, messages))
+
+    def reset_cache(self) -> None:
+        """Forget the KV cache so the next prompt is evaluated from scratch (benchmarks)."""
+        with self._lock:
+            if self._loaded is not None:
+                self._loaded.llm.reset()
+
+    # -- worker thread -------------------------------------------------------------------
+
+    def _answer(self, request: ChatRequest, stream: ChatStream) -> None:
+        started = time.perf_counter()
+        stats = Stats()
+        assembler = TextAssembler(request.options.stop)
+        if not self._lock.acquire(blocking=False):
+            stream.put(StatusEvent("queued"))
+            while not self._lock.acquire(timeout=0.05):
+                if stream.cancelled:
+                    stats.finish_reason = "cancelled"
+                    stream.put(DoneEvent("", stats))
+                    return
+        try:
+            if self._loaded is None or self._loaded.settings != load_settings(request.options):
+                stream.put(StatusEvent("loading"))
+            stats.load_duration = self._ensure_loaded(request.options)
+            self._generate(request, stream, stats, assembler, started)
+        except EngineError as error:
+            stats.finish_reason, stats.error = "error", str(error)
+        except Exception as error:  # a llama.cpp failure must end the answer, not the app
+            stats.finish_reason, stats.error = "error", f"{type(error).__name__}: {error}"
+        finally:
+            self._lock.release()
+            stats.total_duration = time.perf_counter() - started
+            stream.put(DoneEvent(assembler.text, stats))
+
+    def _ensure_loaded(self, options: Options) -> float:
+        settings = load_settings(options)
+        if self._loaded is not None and self._loaded.settings == settings:
+            return 0.0
+        self._free()
+        if not self.model_path.is_file():
+            raise EngineError(f"model file not found: {self.model_path}")
+        started = time.perf_counter()
+        try:
+            llm = load_llama(self.model_path, options)
+        except ValueError as error:
+            raise EngineError(f"cannot load {self.model_path.name}: {error}") from None
+        pieces = TokenPieces(llm)
+        template = llm.metadata.get("tokenizer.chat_template")
+        formatter = Jinja2ChatFormatter(
+            template=template or CHATML_CHAT_TEMPLATE,
+            eos_token=pieces.text(llm.token_eos()),
+            bos_token=pieces.text(llm.token_bos()),
+        )
+        self._loaded = _Loaded(llm, settings, formatter, pieces, template is not None)
+        return time.perf_counter() - started
+
+    def _free(self) -> None:
+        if self._loaded is not None:
+            self._loaded.llm.close()
+            self._loaded = None
+
+    def _tokenize(self, loaded: _Loaded, messages: Sequence[Message]) -> list[int]:
+        rendered = loaded.formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        return loaded.llm.tokenize(
+            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+        )
+
+    def _prepare(self, loaded: _Loaded, messages: Sequence[Message], options: Options) -> PreparedPrompt:
+        """Render and tokenize, leaving out the oldest turns if the context would overflow."""
+        n_ctx = loaded.llm.n_ctx()
+        room = min(options.num_predict if options.num_predict > 0 else MIN_ANSWER_ROOM, n_ctx // 4)
+        system = [m for m in messages[:1] if m.role == "system"]
+        turns = list(messages[len(system) :])
+        dropped = 0
+        tokens = self._tokenize(loaded, messages)
+        while len(tokens) + room > n_ctx and len(turns) > 1:
+            # Drop a whole exchange (user + answer) so the conversation stays well formed.
+            cut = 2 if len(turns) > 2 and turns[0].role == "user" and turns[1].role == "assistant" else 1
+            turns, dropped = turns[cut:], dropped + cut
+            tokens = self._tokenize(loaded, [*system, *turns])
+        if len(tokens) >= n_ctx:
+            raise EngineError(
+                f"the prompt is {len(tokens):,} tokens but the context is {n_ctx:,} tokens "
+                "(shorten the prompt or raise num_ctx)"
+            )
+        return PreparedPrompt(tokens, dropped)
+
+    def _generate(
+        self, request: ChatRequest, stream: ChatStream, stats: Stats, assembler: TextAssembler, requested: float
+    ) -> None:
+        """Evaluate the prompt and stream tokens; `requested` is when the answer was asked for."""
+        loaded = self._loaded
+        assert loaded is not None
+        llm, options = loaded.llm, request.options
+        prompt = self._prepare(loaded, request.messages, options)
+        stats.messages_dropped = prompt.messages_dropped
+        stream.put(StatusEvent("prompt"))
+        started = time.perf_counter()
+        reused = self._evaluate_prompt(loaded, prompt.tokens, stream)
+        stats.prompt_cached_count = reused
+        stats.prompt_eval_count = len(prompt.tokens) - reused
+        prompt_done = time.perf_counter()
+        stats.prompt_eval_duration = prompt_done - started
+        if stream.cancelled:
+            stats.finish_reason = "cancelled"
+            return
+        limit = llm.n_ctx() - len(prompt.tokens)
+        if options.num_predict >= 0:
+            limit = min(limit, options.num_predict)
+        stats.finish_reason = "length"
+        first_at = last_at = prompt_done
+        unsent = 0  # tokens whose text is still held back
+        for count, token in enumerate(self._sample(loaded, options), start=1):
+            if not request.ignore_eos and loaded.pieces.is_end_of_generation(token):
+                stats.finish_reason = "stop"
+                break
+            last_at = time.perf_counter()
+            if count == 1:
+                first_at = last_at
+            stats.eval_count = count
+            unsent += 1
+            text = assembler.feed(loaded.pieces(token))
+            if text:
+                stream.put(TokenEvent(text, unsent))
+                unsent = 0
+            if assembler.stopped:
+                stats.finish_reason = "stop"
+                break
+            if stream.cancelled:
+                stats.finish_reason = "cancelled"
+                break
+            if count >= limit:
+                break
+        tail = assembler.finish()
+        if tail:
+            stream.put(TokenEvent(tail, unsent))
+        stats.time_to_first_token = first_at - requested
+        stats.eval_duration = last_at - prompt_done
+
+    def _evaluate_prompt(self, loaded: _Loaded, tokens: list[int], stream: ChatStream) -> int:
+        """Evaluate the prompt tokens the KV cache lacks; returns how many were reused."""
+        llm = loaded.llm
+        cached = llm.input_ids[: llm.n_tokens]
+        reused = 0
+        for reused, (a, b) in enumerate(zip(cached, tokens)):
+            if a != b:
+                break
+        else:
+            reused = min(len(cached), len(tokens))
+        # At least one token must be evaluated to get fresh logits to sample from.
+        reused = min(reused, len(tokens) - 1)
+        llm.n_tokens = reused
+        try:
+            with PromptAbort(llm, stream.cancel_event):
+                llm.eval(tokens[reused:])
+        except RuntimeError:
+            if not stream.cancelled:
+                raise
+            llm.n_tokens = reused  # an aborted decode leaves no usable state past the prefix
+        return reused
+
+    def _sample(self, loaded: _Loaded, options: Options) -> Iterator[int]:
+        llm = loaded.llm
+        llm.set_seed(options.seed if options.seed >= 0 else random.randrange(2**31))
+        llm.last_n_tokens_size = options.repeat_last_n
+        # The prompt is already evaluated: with no new tokens and reset=False, generate()
+        # samples straight from the current logits.
+        generator = llm.generate(
+            [],
+            top_k=options.top_k,
+            top_p=options.top_p,
+            min_p=options.min_p,
+            typical_p=options.typical_p,
+            temp=options.temperature,
+            repeat_penalty=options.repeat_penalty,
+            frequency_penalty=options.frequency_penalty,
+            presence_penalty=options.presence_penalty,
+            reset=False,
+        )
+        try:
+            yield from generator
+        finally:
+            generator.close()

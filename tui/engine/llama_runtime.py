@@ -1,0 +1,129 @@
+"""Loading llama.cpp models quietly, and the low-level calls the engine needs per token.
+
+llama.cpp writes its logs straight to stderr, and llama-cpp-python's `verbose=False` hides
+them by redirecting file descriptors 1 and 2 while a model loads — which would swallow a
+full-screen UI's output. So whirr loads with verbose on, routes llama.cpp's C logs to its
+own log at debug level (a no-print llama_log_set callback), captures the Python-side prints
+of the constructor into the same log, then turns verbose off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import logging
+import threading
+from pathlib import Path
+
+import llama_cpp
+
+from tui.engine.options import Options
+
+log = logging.getLogger("whirr.llama")
+
+_PIECE_BUFFER = 256
+
+
+@llama_cpp.llama_log_callback
+def _log_to_whirr(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+    log.debug("%s", text.decode("utf-8", errors="replace").rstrip())
+
+
+_install_lock = threading.Lock()
+_installed = False
+
+
+def silence_llama_logs() -> None:
+    """Route llama.cpp's C-level logging to whirr's log (idempotent)."""
+    global _installed
+    with _install_lock:
+        if not _installed:
+            llama_cpp.llama_log_set(_log_to_whirr, ctypes.c_void_p(0))
+            _installed = True
+
+
+LOAD_OPTIONS = ("num_ctx", "num_batch", "num_gpu", "main_gpu", "use_mmap", "num_thread")
+
+
+def load_settings(options: Options) -> tuple:
+    """The options that need a reload when they change."""
+    return tuple(getattr(options, name) for name in LOAD_OPTIONS)
+
+
+def load_llama(path: Path, options: Options) -> llama_cpp.Llama:
+    """Load a model with Ollama's meaning for the load-time options, printing nothing."""
+    silence_llama_logs()
+    captured = io.StringIO()
+    with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
+        llm = llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=options.num_ctx,
+            n_batch=options.num_batch,
+            n_gpu_layers=options.num_gpu,
+            main_gpu=options.main_gpu,
+            use_mmap=options.use_mmap,
+            n_threads=options.num_thread or None,
+            last_n_tokens_size=options.repeat_last_n,
+            verbose=True,
+        )
+    llm.verbose = False
+    for line in captured.getvalue().splitlines():
+        log.debug("%s", line)
+    return llm
+
+
+class TokenPieces:
+    """Bytes of each token, looked up once per token id.
+
+    llama-cpp-python's detokenize() asserts on pieces over 32 bytes; this reads any length.
+    """
+
+    def __init__(self, llm: llama_cpp.Llama) -> None:
+        self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        self._buffer = (ctypes.c_char * _PIECE_BUFFER)()
+        self._cache: dict[int, bytes] = {}
+
+    def __call__(self, token: int) -> bytes:
+        piece = self._cache.get(token)
+        if piece is None:
+            piece = self._cache[token] = self._read(token)
+        return piece
+
+    def _read(self, token: int) -> bytes:
+        size = _PIECE_BUFFER
+        buffer = self._buffer
+        while True:
+            n = llama_cpp.llama_token_to_piece(self._vocab, token, buffer, size, 0, False)
+            if n >= 0:
+                return bytes(buffer[:n])
+            size = -n
+            buffer = (ctypes.c_char * size)()
+
+    def is_end_of_generation(self, token: int) -> bool:
+        """True for end-of-turn tokens (EOS, <|im_end|>, <|eot_id|>...)."""
+        return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
+
+    def text(self, token: int) -> str:
+        """A special token's text, as the chat template writes it."""
+        return llama_cpp.llama_vocab_get_text(self._vocab, token).decode("utf-8", errors="replace")
+
+
+class PromptAbort:
+    """An abort callback for llama_decode, armed only while a prompt is evaluated.
+
+    llama.cpp calls it between graph nodes; leaving it armed during generation would cost a
+    Python call per node on every token, so it is disarmed after the prompt.
+    """
+
+    def __init__(self, llm: llama_cpp.Llama, cancelled: threading.Event) -> None:
+        self._ctx = llm.ctx
+        self._cancelled = cancelled
+        self._callback = llama_cpp.ggml_abort_callback(lambda _data: self._cancelled.is_set())
+
+    def __enter__(self) -> "PromptAbort":
+        llama_cpp.llama_set_abort_callback(self._ctx, self._callback, None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        llama_cpp.llama_set_abort_callback(self._ctx, llama_cpp.ggml_abort_callback(), None)

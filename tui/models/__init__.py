@@ -1,0 +1,1 @@
+"""Local models: GGUF metadata, the model library and name resolution (no Textual here)."""
