@@ -21,7 +21,7 @@ from tui.paths import Paths
 
 STARTER_NAME = "smollm2:135m"
 STARTER_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_QUANT = re.compile(r"^(?:I?Q\d\w*|[BU]?F\d+|BF16)$", re.IGNORECASE)
+_QUANT_SUFFIX = re.compile(r"^(?P<base>.+?)[._-](?P<quant>I?Q\d\w*|B?F\d+)$", re.IGNORECASE)
 _SPLIT = re.compile(r"-(\d{5})-of-(\d{5})$")
 _ID_BYTES = 4 * 1024 * 1024
 
@@ -67,10 +67,9 @@ def starter_model_path() -> Path | None:
 def model_name_for(path: Path) -> str:
     """Name a GGUF file the way Ollama names models: `mistral-7b.Q4_K_M.gguf` -> `mistral-7b:q4_k_m`."""
     stem = _SPLIT.sub("", path.stem)
-    for separator in (".", "-", "_"):
-        base, found, tag = stem.rpartition(separator)
-        if found and base and _QUANT.match(tag):
-            return f"{base.lower()}:{tag.lower()}"
+    match = _QUANT_SUFFIX.match(stem)
+    if match:
+        return f"{match['base'].lower()}:{match['quant'].lower()}"
     return f"{stem.lower()}:latest"
 
 

@@ -1,0 +1,150 @@
+"""The `whirr` command line, run as a subprocess with the real starter model."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tui import __version__
+
+
+def test_version_and_help_for_every_command(run_whirr, greedy) -> None:
+    assert run_whirr("--version").stdout.strip() == f"whirr {__version__}"
+    top = run_whirr("--help")
+    assert top.returncode == 0
+    for command in ("run", "list", "show", "bench", "modelfile"):
+        assert command in top.stdout
+        result = run_whirr(command, "--help")
+        assert result.returncode == 0 and "usage: whirr " + command in result.stdout
+
+
+def test_one_shot_answer_is_deterministic(run_whirr, greedy) -> None:
+    args = ["run", "smollm2:135m", "Name", "a", "colour.", *greedy, "--num-predict", "12"]
+    first, second = run_whirr(*args), run_whirr(*args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() and first.stdout == second.stdout
+    assert first.stderr == ""
+
+
+def test_prompt_from_stdin_and_verbose_statistics(run_whirr, greedy) -> None:
+    result = run_whirr("run", "--verbose", *greedy, "--num-predict", "8", input="Say hello.")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+    for label in (
+        "total duration:", "load duration:", "prompt eval count:", "prompt eval duration:",
+        "prompt eval rate:", "eval count:", "eval duration:", "eval rate:",
+    ):
+        assert label in result.stderr
+    assert "eval count:           8 token(s)" in result.stderr
+
+
+def test_unknown_model_suggests_and_exits_1(run_whirr, greedy) -> None:
+    result = run_whirr("run", "smolm2:135m", "hi")
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: model 'smolm2:135m' not found")
+    assert "smollm2:135m" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_invalid_option_names_the_option(run_whirr, greedy) -> None:
+    result = run_whirr("run", "smollm2:135m", "hi", "--temperature", "hot")
+    assert result.returncode == 2
+    assert "argument --temperature: invalid float value: 'hot'" in result.stderr
+    result = run_whirr("run", "smollm2:135m", "hi", "--num-ctx", "-5")
+    assert result.returncode == 2 and "argument --num-ctx" in result.stderr
+
+
+def test_prompt_longer_than_context_names_both_counts(run_whirr, greedy) -> None:
+    result = run_whirr("run", "smollm2:135m", *greedy[:4], "--num-ctx", "64", "word " * 200)
+    assert result.returncode == 1
+    assert "tokens but the context is 64 tokens" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_list_and_show(run_whirr, greedy, whirr_home: Path, starter_path: Path) -> None:
+    models = whirr_home / "data" / "models"
+    models.mkdir(parents=True)
+    (models / "junk.gguf").write_text("not a model")
+    result = run_whirr("list")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "ID", "SIZE", "SOURCE", "MODIFIED"]
+    assert any(line.startswith("smollm2:135m") and "98 MB" in line for line in lines)
+    assert any(line.startswith("junk:latest") and "unusable: not a GGUF file" in line for line in lines)
+    show = run_whirr("show", "smollm2:135m")
+    assert show.returncode == 0
+    for expected in ("architecture        llama", "parameters          135M", "context length      8192",
+                     "embedding length    576", "quantization        Q4_1", "chat template       found",
+                     str(starter_path)):
+        assert expected in show.stdout
+
+
+def test_running_a_broken_file_is_a_one_line_error(run_whirr, greedy, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + bytes(20))
+    result = run_whirr("run", str(broken), "hi")
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "cannot be used" in result.stderr
+
+
+def test_run_a_gguf_file_by_path(run_whirr, greedy, whirr_home: Path, starter_path: Path) -> None:
+    result = run_whirr("run", str(starter_path), "Hi", *greedy, "--num-predict", "4")
+    assert result.returncode == 0 and result.stdout.strip()
+
+
+def test_batch_writes_jsonl(run_whirr, greedy, tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text('Say one.\n{"prompt": "Say two."}\n\nSay three.\n')
+    output = tmp_path / "answers.jsonl"
+    result = run_whirr("run", "smollm2:135m", "--batch", str(prompts), "--output", str(output), *greedy, "--num-predict", "6")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [r["prompt"] for r in records] == ["Say one.", "Say two.", "Say three."]
+    assert all(r["response"] and r["stats"]["eval_count"] == 6 for r in records)
+
+
+def test_batch_with_bad_jsonl_line_names_it(run_whirr, greedy, tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"prompt": "ok"}\n{"text": "no prompt"}\n')
+    result = run_whirr("run", "smollm2:135m", "--batch", str(prompts))
+    assert result.returncode == 1 and f"{prompts}:2:" in result.stderr
+
+
+def test_ctrl_c_stops_the_answer_keeps_it_and_exits_130(whirr_command, greedy, whirr_home: Path) -> None:
+    process = subprocess.Popen(
+        [*whirr_command, "run", "smollm2:135m", "Write a long story.", *greedy, "--num-predict", "2000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    first = process.stdout.read(20)  # the answer is streaming
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    rest, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert len(first) == 20 and "Traceback" not in stderr
+    assert len(first + rest) < 2000 * 2
+
+
+def test_interactive_chat_keeps_history_and_slash_commands(terminal) -> None:
+    chat = terminal("run", "smollm2:135m", *greedy, "--num-predict", "8")
+    chat.expect(">>> ")
+    chat.send("/set parameter num_predict 4")
+    assert "Set parameter 'num_predict' to '4'" in chat.expect(">>> ")
+    chat.send("/set parameter top_k lots")
+    assert "invalid int value [lots]" in chat.expect(">>> ")
+    chat.send("/set system You are terse.")
+    assert "Set system message." in chat.expect(">>> ")
+    chat.send("/show info")
+    assert "quantization        Q4_1" in chat.expect(">>> ")
+    chat.send('"""First line')
+    chat.expect("... ")
+    chat.send('second line"""')
+    first_answer = chat.expect(">>> ")
+    assert first_answer.strip()
+    chat.send("/show parameters")
+    assert "num_predict         4" in chat.expect(">>> ")
+    chat.send("/clear")
+    assert "Cleared session context" in chat.expect(">>> ")
+    chat.send("/bye")
+    assert chat.close() == 0

@@ -1,0 +1,135 @@
+"""The in-process engine with the real starter model: answers, statistics, KV reuse,
+cancellation, stop strings, context limits and queueing."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import llama_cpp
+import pytest
+
+from tui.engine.base import ChatRequest, DoneEvent, Message, StatusEvent, TokenEvent
+from tui.engine.llama import LlamaEngine
+from tui.engine.options import Options
+
+GREEDY = Options(temperature=0.0, seed=7, num_predict=24, num_ctx=1024)
+QUESTION = [Message("user", "What is the capital of France?")]
+
+
+@pytest.fixture(scope="module")
+def engine(starter_path: Path) -> LlamaEngine:
+    engine = LlamaEngine(starter_path, "smollm2:135m")
+    engine.load(GREEDY)
+    return engine
+
+
+async def collect(engine: LlamaEngine, request: ChatRequest) -> tuple[list, DoneEvent]:
+    events = []
+    async for event in engine.chat(request):
+        events.append(event)
+    assert isinstance(events[-1], DoneEvent)
+    return events, events[-1]
+
+
+async def test_answer_streams_tokens_then_one_done_event(engine: LlamaEngine) -> None:
+    events, done = await collect(engine, ChatRequest(QUESTION, GREEDY))
+    tokens = [e for e in events if isinstance(e, TokenEvent)]
+    assert "".join(t.text for t in tokens) == done.text
+    assert sum(t.tokens for t in tokens) == done.stats.eval_count == 24
+    assert done.stats.finish_reason == "length"
+    assert done.stats.prompt_eval_count > 0 and done.stats.eval_duration > 0
+    assert 0 < done.stats.time_to_first_token < done.stats.total_duration
+    assert sum(isinstance(e, DoneEvent) for e in events) == 1
+
+
+async def test_greedy_answer_matches_llama_cpp_chat_completion(engine: LlamaEngine, starter_path: Path) -> None:
+    engine.reset_cache()
+    _, done = await collect(engine, ChatRequest(QUESTION, GREEDY))
+    reference = llama_cpp.Llama(str(starter_path), n_ctx=1024, verbose=False)
+    expected = reference.create_chat_completion(
+        [{"role": "user", "content": QUESTION[0].content}],
+        temperature=0.0, max_tokens=24, top_k=40, top_p=0.9, min_p=0.0, repeat_penalty=1.0,
+    )["choices"][0]["message"]["content"]
+    reference.close()
+    assert done.text == expected
+
+
+async def test_same_seed_same_answer_at_temperature(engine: LlamaEngine) -> None:
+    options = GREEDY.updated(temperature=0.9, seed=123)
+    first = (await collect(engine, ChatRequest(QUESTION, options)))[1].text
+    second = (await collect(engine, ChatRequest(QUESTION, options)))[1].text
+    assert first == second
+
+
+async def test_second_turn_reuses_the_first_turns_tokens(engine: LlamaEngine) -> None:
+    engine.reset_cache()
+    _, first = await collect(engine, ChatRequest(QUESTION, GREEDY))
+    assert first.stats.prompt_cached_count == 0
+    second_turn = [*QUESTION, Message("assistant", first.text), Message("user", "And of Italy?")]
+    _, second = await collect(engine, ChatRequest(second_turn, GREEDY))
+    first_prompt = first.stats.prompt_eval_count
+    assert second.stats.prompt_cached_count >= first_prompt
+    assert second.stats.prompt_eval_count < first_prompt
+    total = engine.count_tokens(second_turn, GREEDY)
+    assert second.stats.prompt_cached_count + second.stats.prompt_eval_count == total
+
+
+async def test_cancel_stops_within_one_token_and_keeps_the_partial_answer(engine: LlamaEngine) -> None:
+    stream = engine.chat(ChatRequest(QUESTION, GREEDY.updated(num_predict=200)))
+    seen = ""
+    async for event in stream:
+        if isinstance(event, TokenEvent):
+            seen += event.text
+            if event.tokens and not stream.cancelled:
+                stream.cancel()
+                cancelled_after = len(seen)
+        elif isinstance(event, DoneEvent):
+            done = event
+    assert done.stats.finish_reason == "cancelled"
+    assert done.text == seen and len(seen) >= cancelled_after
+    # The generation thread notices the cancel before sampling the next token.
+    assert done.stats.eval_count <= 2
+
+
+async def test_stop_string_ends_the_answer_and_is_not_shown(engine: LlamaEngine) -> None:
+    _, full = await collect(engine, ChatRequest(QUESTION, GREEDY))
+    word = full.text.split()[2]
+    _, done = await collect(engine, ChatRequest(QUESTION, GREEDY.updated(stop=(word,))))
+    assert done.stats.finish_reason == "stop"
+    assert done.text == full.text[: full.text.index(word)]
+
+
+async def test_prompt_longer_than_the_context_is_a_clear_error(engine: LlamaEngine) -> None:
+    long_prompt = [Message("user", "word " * 1500)]
+    _, done = await collect(engine, ChatRequest(long_prompt, GREEDY))
+    assert done.stats.finish_reason == "error"
+    assert "tokens but the context is 1,024 tokens" in done.stats.error
+    assert done.text == ""
+
+
+async def test_old_turns_are_dropped_to_fit_the_context(engine: LlamaEngine) -> None:
+    history = []
+    for i in range(12):
+        history += [Message("user", f"Tell me fact number {i} about the sea. " * 6), Message("assistant", "The sea is big. " * 10)]
+    conversation = [Message("system", "Be brief."), *history, Message("user", "Thanks!")]
+    _, done = await collect(engine, ChatRequest(conversation, GREEDY))
+    assert done.stats.finish_reason != "error"
+    assert done.stats.messages_dropped >= 2 and done.stats.messages_dropped % 2 == 0
+    kept = [conversation[0], *conversation[1 + done.stats.messages_dropped :]]
+    assert engine.count_tokens(kept, GREEDY) + 24 <= 1024
+
+
+async def test_a_second_request_to_the_same_model_queues(engine: LlamaEngine) -> None:
+    first = engine.chat(ChatRequest(QUESTION, GREEDY))
+    await asyncio.sleep(0.05)
+    events, done = await collect(engine, ChatRequest(QUESTION, GREEDY))
+    assert events[0] == StatusEvent("queued")
+    assert done.stats.finish_reason == "length"
+    await first.result()
+
+
+async def test_missing_model_file_is_an_error_event(tmp_path: Path) -> None:
+    _, done = await collect(LlamaEngine(tmp_path / "gone.gguf"), ChatRequest(QUESTION, GREEDY))
+    assert done.stats.finish_reason == "error"
+    assert "model file not found" in done.stats.error
