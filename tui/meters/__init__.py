@@ -1,0 +1,47 @@
+"""Live meters and the energy cost of every answer (no Textual here).
+
+    probe = Probe.detect(config.energy.cpu_tdp_watts)   # psutil, plus RAPL / NVML when readable
+    sampler = Sampler(probe, hz=4); sampler.start()      # sampler.latest, sampler.history()
+    meter = EnergyMeter(sampler, config.energy)
+    measurement = meter.start(); ...; answer = measurement.finish(tokens)
+
+Every energy figure carries its method ("measured: RAPL", "measured: NVML",
+"estimated: TDP model (...)"); see reference/energy.md for the models.
+"""
+
+from tui.meters.answer import AnswerEnergy, ComponentEnergy, EnergyTotals
+from tui.meters.energy import EnergyMeter, LiveEnergy, Measurement
+from tui.meters.nvml import GpuReading
+from tui.meters.probe import Probe
+from tui.meters.sample import ComponentPower, Sample
+from tui.meters.sampler import Sampler
+from tui.meters.units import (
+    everyday_equivalents,
+    format_co2,
+    format_cost,
+    format_duration,
+    format_joules,
+    format_watts,
+    format_wh,
+)
+
+__all__ = [
+    "AnswerEnergy",
+    "ComponentEnergy",
+    "ComponentPower",
+    "EnergyMeter",
+    "EnergyTotals",
+    "GpuReading",
+    "LiveEnergy",
+    "Measurement",
+    "Probe",
+    "Sample",
+    "Sampler",
+    "everyday_equivalents",
+    "format_co2",
+    "format_cost",
+    "format_duration",
+    "format_joules",
+    "format_watts",
+    "format_wh",
+]

@@ -1,0 +1,85 @@
+"""Energy figures for humans, shared by the CLI and the UI, and everyday equivalents.
+
+Numbers keep three significant digits and pick the unit that keeps them readable
+("850 mJ", "12.3 J", "4.56 kJ"; "0.475 mg CO2e"). Equivalents come from stated constants.
+"""
+
+from __future__ import annotations
+
+import math
+
+LED_BULB_W = 10.0
+"""A common LED bulb (about an 800 lm / "60 W equivalent" bulb)."""
+PHONE_CHARGE_WH = 15.0
+"""One full smartphone charge: a ~4,000 mAh battery at 3.85 V plus charger losses."""
+
+
+def _significant(value: float, digits: int = 3) -> str:
+    """`value` with `digits` significant digits, in plain decimal notation."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    rounded = float(f"{value:.{digits - 1}e}")
+    decimals = max(digits - 1 - math.floor(math.log10(abs(rounded))), 0)
+    return f"{rounded:.{decimals}f}"
+
+
+def _scaled(value: float, units: tuple[tuple[float, str], ...]) -> str:
+    """`value` in the largest of `units` (factor, name; ascending) that keeps it >= 1."""
+    factor, name = units[0]
+    for unit_factor, unit_name in units:
+        if abs(value) >= unit_factor:
+            factor, name = unit_factor, unit_name
+    # Rounding can reach the next unit up (999.7 J -> "1000 J"); prefer "1.00 kJ".
+    text = _significant(value / factor)
+    bigger = [u for u in units if u[0] > factor]
+    if bigger and abs(float(text)) * factor >= bigger[0][0]:
+        factor, name = bigger[0]
+        text = _significant(value / factor)
+    return f"{text} {name}"
+
+
+def format_joules(joules: float) -> str:
+    """Energy in mJ, J, kJ or MJ."""
+    return _scaled(joules, ((1e-3, "mJ"), (1.0, "J"), (1e3, "kJ"), (1e6, "MJ")))
+
+
+def format_wh(joules: float) -> str:
+    """Energy given in joules, shown in mWh, Wh or kWh."""
+    return _scaled(joules / 3600.0, ((1e-3, "mWh"), (1.0, "Wh"), (1e3, "kWh")))
+
+
+def format_watts(watts: float) -> str:
+    """Power in mW, W or kW."""
+    return _scaled(watts, ((1e-3, "mW"), (1.0, "W"), (1e3, "kW")))
+
+
+def format_co2(grams: float) -> str:
+    """CO2-equivalent mass in µg, mg, g or kg."""
+    return _scaled(grams, ((1e-6, "µg"), (1e-3, "mg"), (1.0, "g"), (1e3, "kg"))) + " CO2e"
+
+
+def format_cost(amount: float, currency: str) -> str:
+    """Money: cents from 1 up, else two significant digits, never in scientific notation."""
+    text = f"{amount:.2f}" if abs(amount) >= 1 or amount == 0 else _significant(amount, 2)
+    return f"{text} {currency}"
+
+
+def format_duration(seconds: float) -> str:
+    """A duration in ms, s, min or h."""
+    if seconds < 1:
+        return f"{_significant(seconds * 1000)} ms"
+    if seconds < 60:
+        return f"{_significant(seconds)} s"
+    if seconds < 3600:
+        return f"{_significant(seconds / 60)} min"
+    return f"{_significant(seconds / 3600)} h"
+
+
+def everyday_equivalents(joules: float) -> str:
+    """One line putting an energy in everyday terms, from this module's stated constants."""
+    bulb = format_duration(joules / LED_BULB_W)
+    phone = _significant(100.0 * joules / (PHONE_CHARGE_WH * 3600.0))
+    return (
+        f"≈ {bulb} of a {LED_BULB_W:g} W LED bulb, "
+        f"{phone}% of a phone charge ({PHONE_CHARGE_WH:g} Wh)"
+    )
