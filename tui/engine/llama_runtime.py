@@ -51,6 +51,13 @@ def load_settings(options: Options) -> tuple:
     return tuple(getattr(options, name) for name in LOAD_OPTIONS)
 
 
+def physical_cores() -> int:
+    """What Ollama uses when num_thread is 0: the physical cores (hyper-threads don't help)."""
+    import psutil
+
+    return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
+
+
 def load_llama(path: Path, options: Options) -> llama_cpp.Llama:
     """Load a model with Ollama's meaning for the load-time options, printing nothing."""
     silence_llama_logs()
@@ -63,7 +70,7 @@ def load_llama(path: Path, options: Options) -> llama_cpp.Llama:
             n_gpu_layers=options.num_gpu,
             main_gpu=options.main_gpu,
             use_mmap=options.use_mmap,
-            n_threads=options.num_thread or None,
+            n_threads=options.num_thread or physical_cores(),
             last_n_tokens_size=options.repeat_last_n,
             verbose=True,
         )
