@@ -29,12 +29,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse, letting words of a prompt follow the options (`whirr run MODEL --verbose hi there`)."""
+    args, extras = parser.parse_known_args(argv)
+    if args.command is None:
+        return _parse(parser, ["run", *argv])
+    words_field = getattr(args, "trailing_words", None)
+    if extras and words_field and not any(word.startswith("-") for word in extras):
+        setattr(args, words_field, [*getattr(args, words_field), *extras])
+    elif extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run whirr with `argv` (default: the process arguments); returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["run", *(argv if argv is not None else sys.argv[1:])])
+    args = _parse(parser, argv if argv is not None else sys.argv[1:])
     from tui.commands.common import CommandError
 
     try:

@@ -52,8 +52,11 @@ def run_batch(chat: "Chat", prompts_file: str, output: str | None, verbose: bool
         with tqdm(total=len(prompts), unit="prompt", file=sys.stderr, disable=None) as progress:
             for prompt in prompts:
                 chat.history.clear()
-                done = chat.ask(prompt, lambda _text: None)
+                result = chat.ask(prompt, lambda _text: None)
+                done = result.done
                 record = {"prompt": prompt, "response": done.text, "stats": asdict(done.stats)}
+                if result.energy is not None:
+                    record["energy"] = result.energy.to_dict()
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 out.flush()
                 progress.update()

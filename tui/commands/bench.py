@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def bench_command(args: argparse.Namespace) -> int:
     """Run the benchmark and print the table (or JSON)."""
+    from tui.commands.run import start_meter
     from tui.engine.benchmark import PATHS, PROMPTS, benchmark
     from tui.engine.llama import LlamaEngine
     from tui.logs import setup_logging
@@ -58,7 +59,10 @@ def bench_command(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"  round {round_index + 1}: {run.path:<24} {run.rate():8.1f} tok/s", file=sys.stderr)
 
-    results = benchmark(engine, options, args.tokens, args.rounds, args.prompt or PROMPTS[args.text], paths, progress)
+    meter = start_meter(context.config)
+    results = benchmark(
+        engine, options, args.tokens, args.rounds, args.prompt or PROMPTS[args.text], paths, progress, meter
+    )
     by_path = {r.path: r for r in results}
     raw = by_path.get("raw-generate")
     whirr = by_path.get("whirr")
@@ -73,17 +77,20 @@ def bench_command(args: argparse.Namespace) -> int:
     if stream and whirr:
         summary["whirr_vs_chat_completion_rate"] = whirr.rate / stream.rate
     if args.json:
-        print(json.dumps({"model": entry.name, "tokens": args.tokens, "rounds": args.rounds,
+        print(json.dumps({"model": entry.name,  "tokens": args.tokens, "rounds": args.rounds,
                           "text": "custom" if args.prompt else args.text,
                           "results": [asdict(r) for r in results], "summary": summary}, indent=2))
         return 0
     print(f"model {entry.name}, {args.tokens} tokens x {args.rounds} rounds, medians")
-    print(f"{'path':<24}{'tokens':>7}{'tok/s':>9}{'1st half':>10}{'2nd half':>10}{'TTFT ms':>9}")
+    print(f"{'path':<24}{'tokens':>7}{'tok/s':>9}{'1st half':>10}{'2nd half':>10}{'TTFT ms':>9}{'J/token':>9}")
     for r in results:
-        print(f"{r.path:<24}{r.tokens:>7}{r.rate:>9.1f}{r.first_half_rate:>10.1f}{r.second_half_rate:>10.1f}{r.ttft_ms:>9.1f}")
+        joules = f"{r.joules_per_token:>9.3f}" if r.joules_per_token is not None else f"{'n/a':>9}"
+        print(f"{r.path:<24}{r.tokens:>7}{r.rate:>9.1f}{r.first_half_rate:>10.1f}"
+              f"{r.second_half_rate:>10.1f}{r.ttft_ms:>9.1f}{joules}")
     for key, value in summary.items():
         unit = " ms" if key.endswith("_ms") else ""
         print(f"{key}: {value:+.2f}{unit}" if unit else f"{key}: {value:.3f}")
     if stream:
         print("(chat-completion-stream counts chunks, which merge tokens held back for partial UTF-8)")
+    print(f"energy (J/token, whirr's share): {results[0].energy_method}")
     return 0

@@ -67,12 +67,13 @@ def interactive(chat: "Chat", verbose: bool) -> int:
             if handle_command(chat, message.strip()):
                 return 0
             continue
-        done = chat.ask(message, write_text)
+        result = chat.ask(message, write_text)
+        done = result.done
         print("\n" if done.text and not done.text.endswith("\n") else "")
         if done.stats.finish_reason == "error":
             print(f"Error: {done.stats.error}", file=sys.stderr)
         elif verbose:
-            print_stats(done.stats)
+            print_stats(done.stats, result.energy)
 
 
 def handle_command(chat: "Chat", line: str) -> bool:

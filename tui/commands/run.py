@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from tui.engine.base import DoneEvent, Message, Stats
     from tui.engine.llama import LlamaEngine
     from tui.engine.options import Options
+    from tui.meters import AnswerEnergy, EnergyMeter
     from tui.models.library import ModelEntry
 
 
@@ -37,7 +38,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch", metavar="FILE", help="answer each prompt in FILE (lines, or JSONL with a 'prompt' field)")
     parser.add_argument("--output", metavar="FILE", help="with --batch: write the JSONL answers here instead of stdout")
     add_option_flags(parser)
-    parser.set_defaults(func=run_command)
+    parser.set_defaults(func=run_command, trailing_words="prompt")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer's text and statistics, and its energy when a meter was running."""
+
+    done: "DoneEvent"
+    energy: "AnswerEnergy | None"
 
 
 @dataclass
@@ -48,6 +57,7 @@ class Chat:
     engine: "LlamaEngine"
     options: "Options"
     system: str
+    meter: "EnergyMeter | None" = None
     history: list["Message"] = field(default_factory=list)
 
     def messages_for(self, prompt: str) -> list["Message"]:
@@ -57,14 +67,16 @@ class Chat:
         system = [Message("system", self.system)] if self.system else []
         return [*system, *self.history, Message("user", prompt)]
 
-    def ask(self, prompt: str, on_text) -> "DoneEvent":
+    def ask(self, prompt: str, on_text) -> Answer:
         """Answer `prompt` in this conversation and remember the exchange."""
         from tui.engine.base import ChatRequest, Message
 
+        measurement = self.meter.start() if self.meter is not None else None
         done = answer(self.engine, ChatRequest(self.messages_for(prompt), self.options), on_text)
+        energy = measurement.finish(done.stats.eval_count) if measurement is not None else None
         if done.stats.finish_reason != "error":
             self.history += [Message("user", prompt), Message("assistant", done.text)]
-        return done
+        return Answer(done, energy)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -79,6 +91,8 @@ def run_command(args: argparse.Namespace) -> int:
     entry = resolve_usable(context, args.model or context.config.default_model)
     system = args.system if args.system is not None else context.config.system
     chat = Chat(entry, LlamaEngine(entry.path, entry.name), options_from_flags(args, context.config.options), system)
+    if args.verbose:
+        chat.meter = start_meter(context.config)
     if args.batch:
         from tui.commands.batch import run_batch
 
@@ -93,6 +107,15 @@ def run_command(args: argparse.Namespace) -> int:
     return interactive(chat, args.verbose)
 
 
+def start_meter(config) -> "EnergyMeter":
+    """Start the meters' sampler (a daemon thread) and return a per-answer energy meter."""
+    from tui.meters import EnergyMeter, Probe, Sampler
+
+    sampler = Sampler(Probe.detect(config.energy.cpu_tdp_watts))
+    sampler.start()
+    return EnergyMeter(sampler, config.energy)
+
+
 def write_text(text: str) -> None:
     """Print answer text as it arrives."""
     sys.stdout.write(text)
@@ -101,12 +124,13 @@ def write_text(text: str) -> None:
 
 def one_shot(chat: Chat, prompt: str, verbose: bool) -> int:
     """Answer one prompt; exit code 130 when stopped with Ctrl+C, 1 on error."""
-    done = chat.ask(prompt, write_text)
+    result = chat.ask(prompt, write_text)
+    done = result.done
     if done.text and not done.text.endswith("\n"):
         sys.stdout.write("\n")
     sys.stdout.flush()
     if verbose:
-        print_stats(done.stats)
+        print_stats(done.stats, result.energy)
     if done.stats.finish_reason == "error":
         raise CommandError(done.stats.error)
     return 130 if done.stats.finish_reason == "cancelled" else 0
@@ -121,7 +145,7 @@ def format_duration(seconds: float) -> str:
     return f"{seconds * 1_000_000:.0f}µs"
 
 
-def print_stats(stats: "Stats", file=None) -> None:
+def print_stats(stats: "Stats", energy: "AnswerEnergy | None" = None) -> None:
     """The statistics `ollama run --verbose` prints, with the same labels, then whirr's extras."""
     rows = [
         ("total duration", format_duration(stats.total_duration)),
@@ -136,6 +160,14 @@ def print_stats(stats: "Stats", file=None) -> None:
         ("time to first token", format_duration(stats.time_to_first_token)),
         ("finish reason", stats.finish_reason),
     ]
-    out = file or sys.stderr
+    if energy is not None:
+        from tui.meters import format_co2, format_joules
+
+        per_token = energy.j_per_token
+        rows += [
+            ("energy", f"{format_joules(energy.whirr_j)} (machine {format_joules(energy.machine_j)}), "
+                       f"{format_co2(energy.co2_g)}; {energy.method}"),
+            ("energy per token", f"{format_joules(per_token)}/token" if per_token is not None else "n/a"),
+        ]
     for label, value in rows:
-        print(f"{label + ':':<22}{value}", file=out)
+        print(f"{label + ':':<22}{value}", file=sys.stderr)

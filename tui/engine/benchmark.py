@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from tui.engine.base import ChatRequest, DoneEvent, Message, TokenEvent
 from tui.engine.llama import LlamaEngine
 from tui.engine.options import Options
+from tui.meters import EnergyMeter
 
 PROMPTS = {
     "prose": "Write a long, detailed story about a lighthouse keeper who finds a message in a bottle.",
@@ -32,6 +33,8 @@ class Run:
 
     path: str
     token_times: list[float] = field(default_factory=list)
+    joules_per_token: float | None = None
+    energy_method: str | None = None
 
     @property
     def tokens(self) -> int:
@@ -61,6 +64,8 @@ class PathResult:
     first_half_rate: float
     second_half_rate: float
     ttft_ms: float
+    joules_per_token: float | None
+    energy_method: str | None
 
 
 def _whirr(engine: LlamaEngine, messages: list[Message], options: Options, n: int) -> Run:
@@ -144,8 +149,12 @@ def benchmark(
     prompt: str,
     paths: tuple[str, ...] = PATHS,
     on_run: Callable[[int, Run], None] | None = None,
+    meter: EnergyMeter | None = None,
 ) -> list[PathResult]:
-    """Run every path `rounds` times, interleaved, and return the medians per path."""
+    """Run every path `rounds` times, interleaved, and return the medians per path.
+
+    With a `meter`, each run's energy per token (whirr's share) is measured too.
+    """
     engine.load(options)
     messages = [Message("user", prompt)]
     runs: dict[str, list[Run]] = {path: [] for path in paths}
@@ -153,7 +162,11 @@ def benchmark(
         order = paths[round_index % len(paths) :] + paths[: round_index % len(paths)]
         for path in order:
             engine.reset_cache()
+            measurement = meter.start() if meter is not None else None
             run = MEASURES[path](engine, messages, options, tokens)
+            if measurement is not None:
+                energy = measurement.finish(run.tokens)
+                run.joules_per_token, run.energy_method = energy.j_per_token, energy.method
             runs[path].append(run)
             if on_run is not None:
                 on_run(round_index, run)
@@ -168,6 +181,13 @@ def benchmark(
                 first_half_rate=statistics.median(r.rate(0, half) for r in path_runs),
                 second_half_rate=statistics.median(r.rate(half - 1) for r in path_runs),
                 ttft_ms=statistics.median(r.ttft for r in path_runs) * 1000,
+                joules_per_token=_median_or_none([r.joules_per_token for r in path_runs]),
+                energy_method=path_runs[0].energy_method,
             )
         )
     return results
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
