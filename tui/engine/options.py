@@ -6,6 +6,8 @@ setting means the same thing everywhere (see shared/reference/modelfile.md).
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -94,25 +96,29 @@ def parse_parameter(name: str, raw: str) -> Any:
     if name not in OPTION_FIELDS:
         raise ParameterError(f"unknown parameter '{name}'")
     kind = option_type(name)
-    text = raw.strip()
     if kind is tuple:
         return raw
     if kind is bool:
         # Go's strconv.ParseBool, which Ollama uses.
-        if text in {"1", "t", "T", "TRUE", "true", "True"}:
+        if raw in {"1", "t", "T", "TRUE", "true", "True"}:
             return True
-        if text in {"0", "f", "F", "FALSE", "false", "False"}:
+        if raw in {"0", "f", "F", "FALSE", "false", "False"}:
             return False
         raise ParameterError(f"invalid bool value [{raw}]")
     if kind is int:
-        try:
-            return int(text)
-        except ValueError:
-            raise ParameterError(f"invalid int value [{raw}]") from None
-    try:
-        return float(text)
-    except ValueError:
-        raise ParameterError(f"invalid float value [{raw}]") from None
+        if not _GO_INT.fullmatch(raw):
+            raise ParameterError(f"invalid int value [{raw}]")
+        return int(raw)
+    # Go's strconv.ParseFloat at 32 bits: no spaces or underscores, ASCII digits, float32 range.
+    value = float(raw) if _GO_FLOAT.fullmatch(raw) else None
+    if value is None or (math.isfinite(value) and abs(value) > _FLOAT32_MAX):
+        raise ParameterError(f"invalid float value [{raw}]")
+    return value
+
+
+_GO_INT = re.compile(r"[+-]?[0-9]+")
+_GO_FLOAT = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|[nN][aA][nN])")
+_FLOAT32_MAX = 3.4028234663852886e38
 
 
 def options_from_parameters(parameters: dict[str, Any], base: Options | None = None) -> Options:
