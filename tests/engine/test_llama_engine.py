@@ -133,3 +133,36 @@ async def test_missing_model_file_is_an_error_event(tmp_path: Path) -> None:
     _, done = await collect(LlamaEngine(tmp_path / "gone.gguf"), ChatRequest(QUESTION, GREEDY))
     assert done.stats.finish_reason == "error"
     assert "model file not found" in done.stats.error
+
+
+GO_CHATML = """{{ if .System }}<|im_start|>system
+{{ .System }}<|im_end|>
+{{ end }}{{ if .Prompt }}<|im_start|>user
+{{ .Prompt }}<|im_end|>
+{{ end }}<|im_start|>assistant
+{{ .Response }}<|im_end|>
+"""
+
+
+def test_go_template_renders_like_the_ggufs_jinja(engine: LlamaEngine) -> None:
+    conversation = [
+        Message("system", "You are brief."),
+        Message("user", "Hi"),
+        Message("assistant", "Hello!"),
+        Message("user", "What is 2+2?"),
+    ]
+    assert engine.render_prompt(conversation, GO_CHATML) == engine.render_prompt(conversation)
+
+
+async def test_jinja_template_replaces_the_models(engine: LlamaEngine) -> None:
+    jinja = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:"
+    tokens = engine.render_prompt(QUESTION, jinja)
+    assert engine.llama.detokenize(tokens).decode() == "user: What is the capital of France?\nassistant:"
+    _, done = await collect(engine, ChatRequest(QUESTION, GREEDY, template=jinja))
+    assert done.stats.finish_reason in ("stop", "length") and done.stats.eval_count > 0
+
+
+async def test_unsupported_go_template_is_a_clear_error(engine: LlamaEngine) -> None:
+    _, done = await collect(engine, ChatRequest(QUESTION, GREEDY, template="{{ .System }}{{ printf \"%s\" .Prompt }}"))
+    assert done.stats.finish_reason == "error"
+    assert done.stats.error.startswith("unsupported TEMPLATE:") and "printf" in done.stats.error

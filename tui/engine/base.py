@@ -32,12 +32,14 @@ class Message:
 class ChatRequest:
     """Everything needed for one answer.
 
-    `ignore_eos` keeps generating past the end-of-turn token (benchmarks use it to get a
-    fixed number of tokens); it is not an Ollama option.
+    `template` replaces the model's chat template (a Modelfile TEMPLATE: Jinja or Ollama's
+    Go-template subset). `ignore_eos` keeps generating past the end-of-turn token (benchmarks
+    use it to get a fixed number of tokens); it is not an Ollama option.
     """
 
     messages: Sequence[Message]
     options: Options = field(default_factory=Options)
+    template: str | None = None
     ignore_eos: bool = False
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import llama_cpp
-from llama_cpp.llama_chat_format import CHATML_CHAT_TEMPLATE, Jinja2ChatFormatter
 
 from tui.engine.base import (
     ChatRequest,
@@ -31,6 +30,7 @@ from tui.engine.base import (
 )
 from tui.engine.llama_runtime import PromptAbort, TokenPieces, load_llama, load_settings
 from tui.engine.options import Options
+from tui.engine.template import ChatTemplate, make_template
 from tui.engine.textstream import TextAssembler
 
 # When older turns must be dropped, leave at least this much room for the answer.
@@ -41,9 +41,20 @@ MIN_ANSWER_ROOM = 256
 class _Loaded:
     llm: llama_cpp.Llama
     settings: tuple
-    formatter: Jinja2ChatFormatter
     pieces: TokenPieces
-    template_found: bool
+    templates: dict[str | None, ChatTemplate]
+
+    def template(self, text: str | None) -> ChatTemplate:
+        """The chat template for `text` (None: the GGUF's own), built once per text."""
+        template = self.templates.get(text)
+        if template is None:
+            template = self.templates[text] = make_template(
+                text,
+                self.llm.metadata.get("tokenizer.chat_template"),
+                eos_token=self.pieces.text(self.llm.token_eos()),
+                bos_token=self.pieces.text(self.llm.token_bos()),
+            )
+        return template
 
 
 @dataclass(frozen=True)
@@ -57,9 +68,10 @@ class PreparedPrompt:
 class LlamaEngine:
     """Answers chats with one GGUF model, loaded on first use. Not re-entrant: one lock."""
 
-    def __init__(self, model_path: Path, name: str = "") -> None:
+    def __init__(self, model_path: Path, name: str = "", adapter: Path | None = None) -> None:
         self.model_path = Path(model_path)
         self.name = name or self.model_path.name
+        self.adapter = adapter
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None
 
@@ -73,10 +85,10 @@ class LlamaEngine:
         """The loaded llama_cpp.Llama (benchmarks drive it directly to compare)."""
         return self._loaded.llm if self._loaded is not None else None
 
-    def render_prompt(self, messages: Sequence[Message]) -> list[int]:
+    def render_prompt(self, messages: Sequence[Message], template: str | None = None) -> list[int]:
         """The prompt tokens for these messages (the model must be loaded)."""
         assert self._loaded is not None, "load() the model first"
-        return self._tokenize(self._loaded, messages)
+        return self._tokenize(self._loaded, messages, template)
 
     def chat(self, request: ChatRequest) -> ChatStream:
         """Start answering on a worker thread; call from a running event loop."""
@@ -94,12 +106,12 @@ class LlamaEngine:
         with self._lock:
             self._free()
 
-    def count_tokens(self, messages: Sequence[Message], options: Options) -> int:
+    def count_tokens(self, messages: Sequence[Message], options: Options, template: str | None = None) -> int:
         """Exact number of prompt tokens these messages take. Blocking; loads the model."""
         with self._lock:
             self._ensure_loaded(options)
             assert self._loaded is not None
-            return len(self._tokenize(self._loaded, messages))
+            return len(self._tokenize(self._loaded, messages, template))
 
     def reset_cache(self) -> None:
         """Forget the KV cache so the next prompt is evaluated from scratch (benchmarks)."""
@@ -141,19 +153,14 @@ class LlamaEngine:
         self._free()
         if not self.model_path.is_file():
             raise EngineError(f"model file not found: {self.model_path}")
+        if self.adapter is not None and not self.adapter.is_file():
+            raise EngineError(f"adapter file not found: {self.adapter}")
         started = time.perf_counter()
         try:
-            llm = load_llama(self.model_path, options)
-        except ValueError as error:
+            llm = load_llama(self.model_path, options, self.adapter)
+        except (ValueError, RuntimeError) as error:
             raise EngineError(f"cannot load {self.model_path.name}: {error}") from None
-        pieces = TokenPieces(llm)
-        template = llm.metadata.get("tokenizer.chat_template")
-        formatter = Jinja2ChatFormatter(
-            template=template or CHATML_CHAT_TEMPLATE,
-            eos_token=pieces.text(llm.token_eos()),
-            bos_token=pieces.text(llm.token_bos()),
-        )
-        self._loaded = _Loaded(llm, settings, formatter, pieces, template is not None)
+        self._loaded = _Loaded(llm, settings, TokenPieces(llm), {})
         return time.perf_counter() - started
 
     def _free(self) -> None:
@@ -161,25 +168,24 @@ class LlamaEngine:
             self._loaded.llm.close()
             self._loaded = None
 
-    def _tokenize(self, loaded: _Loaded, messages: Sequence[Message]) -> list[int]:
-        rendered = loaded.formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
-        return loaded.llm.tokenize(
-            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
-        )
+    def _tokenize(self, loaded: _Loaded, messages: Sequence[Message], template: str | None) -> list[int]:
+        rendered = loaded.template(template).render(messages)
+        return loaded.llm.tokenize(rendered.text.encode("utf-8"), add_bos=rendered.add_bos, special=True)
 
-    def _prepare(self, loaded: _Loaded, messages: Sequence[Message], options: Options) -> PreparedPrompt:
+    def _prepare(self, loaded: _Loaded, request: ChatRequest) -> PreparedPrompt:
         """Render and tokenize, leaving out the oldest turns if the context would overflow."""
+        messages, options, template = request.messages, request.options, request.template
         n_ctx = loaded.llm.n_ctx()
         room = min(options.num_predict if options.num_predict > 0 else MIN_ANSWER_ROOM, n_ctx // 4)
         system = [m for m in messages[:1] if m.role == "system"]
         turns = list(messages[len(system) :])
         dropped = 0
-        tokens = self._tokenize(loaded, messages)
+        tokens = self._tokenize(loaded, messages, template)
         while len(tokens) + room > n_ctx and len(turns) > 1:
             # Drop a whole exchange (user + answer) so the conversation stays well formed.
             cut = 2 if len(turns) > 2 and turns[0].role == "user" and turns[1].role == "assistant" else 1
             turns, dropped = turns[cut:], dropped + cut
-            tokens = self._tokenize(loaded, [*system, *turns])
+            tokens = self._tokenize(loaded, [*system, *turns], template)
         if len(tokens) >= n_ctx:
             raise EngineError(
                 f"the prompt is {len(tokens):,} tokens but the context is {n_ctx:,} tokens "
@@ -194,7 +200,7 @@ class LlamaEngine:
         loaded = self._loaded
         assert loaded is not None
         llm, options = loaded.llm, request.options
-        prompt = self._prepare(loaded, request.messages, options)
+        prompt = self._prepare(loaded, request)
         stats.messages_dropped = prompt.messages_dropped
         stream.put(StatusEvent("prompt"))
         started = time.perf_counter()

@@ -68,8 +68,9 @@ def physical_cores() -> int:
     return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
 
 
-def load_llama(path: Path, options: Options) -> llama_cpp.Llama:
-    """Load a model with Ollama's meaning for the load-time options, printing nothing."""
+def load_llama(path: Path, options: Options, adapter: Path | None = None) -> llama_cpp.Llama:
+    """Load a model (and a LoRA adapter) with Ollama's meaning for the load-time options,
+    printing nothing."""
     silence_llama_logs()
     captured = io.StringIO()
     with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
@@ -82,6 +83,7 @@ def load_llama(path: Path, options: Options) -> llama_cpp.Llama:
             use_mmap=options.use_mmap,
             n_threads=options.num_thread or physical_cores(),
             last_n_tokens_size=options.repeat_last_n,
+            lora_path=str(adapter) if adapter is not None else None,
             verbose=True,
         )
     llm.verbose = False
