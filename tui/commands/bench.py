@@ -45,8 +45,9 @@ def bench_command(args: argparse.Namespace) -> int:
     unknown = [p for p in paths if p not in PATHS]
     if unknown:
         raise SystemExit(f"whirr bench: error: argument --paths: unknown path(s) {unknown}; choose from {list(PATHS)}")
-    entry = resolve_usable(context, args.model or context.config.default_model)
-    options = options_from_flags(args, context.config.options)
+    target = resolve_usable(context, args.model or context.config.default_model)
+    entry = target.entry
+    options = options_from_flags(args, target.options(context.config.options))
     if args.temperature is None:
         options = options.updated(temperature=0.0)
     if args.seed is None:
@@ -77,7 +78,7 @@ def bench_command(args: argparse.Namespace) -> int:
     if stream and whirr:
         summary["whirr_vs_chat_completion_rate"] = whirr.rate / stream.rate
     if args.json:
-        print(json.dumps({"model": entry.name,  "tokens": args.tokens, "rounds": args.rounds,
+        print(json.dumps({"model": entry.name, "tokens": args.tokens, "rounds": args.rounds,
                           "text": "custom" if args.prompt else args.text,
                           "results": [asdict(r) for r in results], "summary": summary}, indent=2))
         return 0

@@ -16,7 +16,8 @@ from tui.paths import Paths, resolve_paths
 
 if TYPE_CHECKING:
     from tui.engine.base import ChatRequest, DoneEvent, Engine
-    from tui.models.library import Library, ModelEntry
+    from tui.modelfile.personas import PersonaStore, RunTarget
+    from tui.models.library import Library
 
 
 @dataclass
@@ -33,6 +34,13 @@ class Context:
 
         return Library(self.paths, self.config.model_dirs)
 
+    @property
+    def personas(self) -> "PersonaStore":
+        """The stored personas."""
+        from tui.modelfile.personas import PersonaStore
+
+        return PersonaStore(self.paths)
+
 
 def load_context() -> Context:
     """Read the config, printing its warnings to stderr."""
@@ -47,17 +55,20 @@ class CommandError(Exception):
     """Ends a command with `Error: <message>` and exit code 1."""
 
 
-def resolve_usable(context: Context, name: str) -> "ModelEntry":
-    """The model named `name`, or CommandError with suggestions / the file's problem."""
+def resolve_usable(context: Context, name: str) -> "RunTarget":
+    """What `name` (persona, model or GGUF path) runs, or CommandError with suggestions / the
+    file's problem."""
+    from tui.modelfile.personas import PersonaError, resolve_target
     from tui.models.library import ModelNotFound
 
     try:
-        entry = context.library.resolve(name)
-    except ModelNotFound as error:
+        target = resolve_target(name, context.library, context.personas)
+    except (ModelNotFound, PersonaError) as error:
         raise CommandError(str(error)) from None
+    entry = target.entry
     if not entry.usable:
         raise CommandError(f"model '{entry.name}' cannot be used: {entry.problem} ({entry.path})")
-    return entry
+    return target
 
 
 def _ranged(kind: type, low: float, label: str) -> Callable[[str], object]:

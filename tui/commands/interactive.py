@@ -128,7 +128,7 @@ def _show(chat: "Chat", what: str) -> None:
     from tui.commands.models import describe_model
 
     if what == "info":
-        print(describe_model(chat.entry))
+        print(describe_model(chat.target))
     elif what == "parameters":
         changed = chat.options.to_parameters()
         print("\n".join(f"{k:<20}{v}" for k, v in changed.items()) or "All parameters are at their defaults.")

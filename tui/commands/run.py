@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from tui.engine.llama import LlamaEngine
     from tui.engine.options import Options
     from tui.meters import AnswerEnergy, EnergyMeter
-    from tui.models.library import ModelEntry
+    from tui.modelfile.personas import RunTarget
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,7 +53,7 @@ class Answer:
 class Chat:
     """One conversation with a loaded model: its history, system prompt and options."""
 
-    entry: "ModelEntry"
+    target: "RunTarget"
     engine: "LlamaEngine"
     options: "Options"
     system: str
@@ -61,18 +61,16 @@ class Chat:
     history: list["Message"] = field(default_factory=list)
 
     def messages_for(self, prompt: str) -> list["Message"]:
-        """System prompt, history, then the new user message."""
-        from tui.engine.base import Message
-
-        system = [Message("system", self.system)] if self.system else []
-        return [*system, *self.history, Message("user", prompt)]
+        """System prompt, the persona's few-shot messages, history, then the new user message."""
+        return self.target.conversation(self.system, self.history, prompt)
 
     def ask(self, prompt: str, on_text) -> Answer:
         """Answer `prompt` in this conversation and remember the exchange."""
         from tui.engine.base import ChatRequest, Message
 
         measurement = self.meter.start() if self.meter is not None else None
-        done = answer(self.engine, ChatRequest(self.messages_for(prompt), self.options), on_text)
+        request = ChatRequest(self.messages_for(prompt), self.options, template=self.target.template)
+        done = answer(self.engine, request, on_text)
         energy = measurement.finish(done.stats.eval_count) if measurement is not None else None
         if done.stats.finish_reason != "error":
             self.history += [Message("user", prompt), Message("assistant", done.text)]
@@ -88,9 +86,10 @@ def run_command(args: argparse.Namespace) -> int:
     setup_logging(context.paths)
     if args.output and not args.batch:
         raise CommandError("--output needs --batch")
-    entry = resolve_usable(context, args.model or context.config.default_model)
-    system = args.system if args.system is not None else context.config.system
-    chat = Chat(entry, LlamaEngine(entry.path, entry.name), options_from_flags(args, context.config.options), system)
+    target = resolve_usable(context, args.model or context.config.default_model)
+    system = next(s for s in (args.system, target.system, context.config.system) if s is not None)
+    engine = LlamaEngine(target.entry.path, target.name, adapter=target.adapter)
+    chat = Chat(target, engine, options_from_flags(args, target.options(context.config.options)), system)
     if args.verbose:
         chat.meter = start_meter(context.config)
     if args.batch:

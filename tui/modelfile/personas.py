@@ -1,0 +1,196 @@
+"""Personas: a Modelfile stored under a name, run on top of its base model.
+
+`whirr create NAME -f Modelfile` checks the file, resolves FROM (a whirr model, an imported
+model, a GGUF path, or another persona) and stores the Modelfile in whirr's data folder.
+A `RunTarget` is what a name means at answer time: the GGUF to load plus the persona's
+system prompt, template, parameters, few-shot messages and adapter, layered over its base.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui.engine.base import Message
+from tui.engine.options import Options, options_from_parameters
+from tui.modelfile.document import Command, Modelfile
+from tui.modelfile.parser import parse
+from tui.modelfile.writer import write
+from tui.models.library import Library, ModelEntry, ModelNotFound
+from tui.paths import Paths
+
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*(?::[a-zA-Z0-9][a-zA-Z0-9._-]*)?$")
+
+
+class PersonaError(ValueError):
+    """A persona that cannot be created, found or resolved; the text says why."""
+
+
+def normalize_name(name: str) -> str:
+    """Ollama's convention: a name without a tag means NAME:latest."""
+    if not _NAME.match(name):
+        raise PersonaError(f"invalid name '{name}': use letters, digits, '.', '_' and '-', with an optional ':tag'")
+    return name.lower() if ":" in name else f"{name.lower()}:latest"
+
+
+@dataclass(frozen=True)
+class Persona:
+    """A stored Modelfile under a name."""
+
+    name: str
+    modelfile: Modelfile
+    created: float
+
+    @property
+    def base(self) -> str:
+        """What FROM names: a model, another persona, or an absolute GGUF path."""
+        return self.modelfile.base_model or ""
+
+
+class PersonaStore:
+    """Personas as JSON files in whirr's data folder (one per persona)."""
+
+    def __init__(self, paths: Paths) -> None:
+        self.folder = paths.personas_dir
+
+    def _file(self, name: str) -> Path:
+        return self.folder / (name.replace(":", "@") + ".json")
+
+    def get(self, name: str) -> Persona | None:
+        """The persona called `name` (tag optional), or None."""
+        try:
+            path = self._file(normalize_name(name))
+        except PersonaError:
+            return None
+        return self._read(path) if path.is_file() else None
+
+    def list(self) -> list[Persona]:
+        """Every readable persona, by name (an unreadable file is skipped, never deleted)."""
+        personas = [self._read(path) for path in sorted(self.folder.glob("*.json"))]
+        return [p for p in personas if p is not None]
+
+    def save(self, name: str, modelfile: Modelfile) -> Persona:
+        """Store (or replace) a persona atomically."""
+        persona = Persona(normalize_name(name), modelfile, time.time())
+        self.folder.mkdir(parents=True, exist_ok=True)
+        record = {"name": persona.name, "modelfile": write(modelfile), "created": persona.created}
+        target = self._file(persona.name)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
+        tmp.replace(target)
+        return persona
+
+    def remove(self, name: str) -> bool:
+        """Delete a persona; False if there was none."""
+        persona = self.get(name)
+        if persona is None:
+            return False
+        self._file(persona.name).unlink()
+        return True
+
+    def _read(self, path: Path) -> Persona | None:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            return Persona(record["name"], parse(record["modelfile"]), float(record["created"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """What answering with a name means: the GGUF to load and the persona layers over it."""
+
+    name: str
+    entry: ModelEntry
+    persona: Persona | None = None
+    system: str | None = None
+    template: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    messages: tuple[Message, ...] = ()
+    adapter: Path | None = None
+    licenses: tuple[str, ...] = ()
+
+    def options(self, base: Options) -> Options:
+        """`base` (config defaults) with this target's parameters on top."""
+        return options_from_parameters(self.parameters, base)
+
+    def conversation(self, system: str | None, history: list[Message], prompt: str | None = None) -> list[Message]:
+        """System prompt, few-shot MESSAGEs, the history, then the new prompt if given."""
+        messages = [Message("system", system)] if system else []
+        messages += [*self.messages, *history]
+        if prompt is not None:
+            messages.append(Message("user", prompt))
+        return messages
+
+
+def _layer(base: RunTarget, name: str, persona: Persona) -> RunTarget:
+    """Apply a persona's Modelfile over what its FROM resolved to (Ollama's inheritance)."""
+    modelfile = persona.modelfile
+    parameters = {**base.parameters, **modelfile.parameters}
+    adapter = Path(modelfile.adapter) if modelfile.adapter else base.adapter
+    return RunTarget(
+        name=name,
+        entry=base.entry,
+        persona=persona,
+        system=modelfile.system if modelfile.system is not None else base.system,
+        template=modelfile.template if modelfile.template is not None else base.template,
+        parameters=parameters,
+        messages=tuple(modelfile.messages) or base.messages,
+        adapter=adapter,
+        licenses=(*base.licenses, *modelfile.licenses),
+    )
+
+
+def resolve_target(
+    name: str,
+    library: Library,
+    personas: PersonaStore,
+    plain: Callable[[ModelEntry], RunTarget] | None = None,
+) -> RunTarget:
+    """Resolve a persona name, model name or GGUF path to a RunTarget.
+
+    `plain` builds the target of a model that is not a persona (default: no extra layers).
+    Raises ModelNotFound (with suggestions) or PersonaError (a broken FROM chain).
+    """
+    make_plain = plain or (lambda entry: RunTarget(entry.name, entry))
+    seen: list[str] = []
+
+    def resolve(wanted: str) -> RunTarget:
+        persona = personas.get(wanted) if not Path(wanted).suffix == ".gguf" else None
+        if persona is None:
+            try:
+                return make_plain(library.resolve(wanted))
+            except ModelNotFound as error:
+                if seen:
+                    raise PersonaError(f"persona '{seen[-1]}' is based on '{wanted}', which is not found") from None
+                extra = [p.name for p in personas.list() if p.name.split(":")[0] == wanted.split(":")[0]]
+                raise ModelNotFound(wanted, extra or error.suggestions) from None
+        if persona.name in seen:
+            raise PersonaError(f"persona '{persona.name}' is based on itself ({' -> '.join([*seen, persona.name])})")
+        seen.append(persona.name)
+        return _layer(resolve(persona.base), persona.name, persona)
+
+    return resolve(name)
+
+
+def prepare_modelfile(modelfile: Modelfile, folder: Path) -> Modelfile:
+    """FROM and ADAPTER paths made absolute, relative to the Modelfile's folder (as Ollama does)."""
+
+    def absolute(value: str) -> str:
+        path = Path(value).expanduser()
+        looks_like_path = value.startswith((".", "/", "~")) or path.suffix in (".gguf", ".bin", ".safetensors")
+        if looks_like_path and not path.is_absolute():
+            path = Path(os.path.normpath(folder / path))  # keep symlinks: the user named this path
+        return str(path) if looks_like_path else value
+
+    commands = [
+        Command(c.name, absolute(c.args), c.line) if c.name in ("model", "adapter") else c
+        for c in modelfile.commands
+    ]
+    return Modelfile(commands, modelfile.warnings)
