@@ -166,3 +166,37 @@ async def test_unsupported_go_template_is_a_clear_error(engine: LlamaEngine) -> 
     _, done = await collect(engine, ChatRequest(QUESTION, GREEDY, template="{{ .System }}{{ printf \"%s\" .Prompt }}"))
     assert done.stats.finish_reason == "error"
     assert done.stats.error.startswith("unsupported TEMPLATE:") and "printf" in done.stats.error
+
+
+async def test_returning_to_a_conversation_restores_its_kv_snapshot(engine: LlamaEngine) -> None:
+    engine.reset_cache()
+    tab_a = [Message("user", "Tell me about the moon.")]
+    tab_b = [Message("user", "Write a haiku about rain, please, in English.")]
+    _, a1 = await collect(engine, ChatRequest(tab_a, GREEDY, conversation_id="a"))
+    _, b1 = await collect(engine, ChatRequest(tab_b, GREEDY, conversation_id="b"))
+    assert b1.stats.prompt_cached_count < a1.stats.prompt_eval_count  # only the shared system prefix
+    tab_a += [Message("assistant", a1.text), Message("user", "And the sun?")]
+    _, a2 = await collect(engine, ChatRequest(tab_a, GREEDY, conversation_id="a"))
+    assert a2.stats.prompt_cached_count >= a1.stats.prompt_eval_count
+    # Without an id there is nothing to restore: B's turn is evaluated again from the shared prefix.
+    _, b2 = await collect(engine, ChatRequest([*tab_b, Message("assistant", b1.text), Message("user", "Another.")], GREEDY))
+    assert b2.stats.prompt_cached_count < b1.stats.prompt_cached_count + b1.stats.prompt_eval_count
+
+
+def test_state_cache_keeps_within_its_budget(engine: LlamaEngine) -> None:
+    from tui.engine.state_cache import StateCache
+
+    llm = engine.llama
+    engine.reset_cache()
+    llm.eval(llm.tokenize(b"one two three " * 20))
+    cache = StateCache()
+    cache.save("x", llm)
+    one = cache.size
+    assert one > 0
+    cache.budget_bytes = one * 2 + 10
+    cache.save("y", llm)
+    cache.save("z", llm)
+    assert cache.size <= cache.budget_bytes and cache.size == 2 * one
+    llm.reset()
+    assert cache.restore_if_better("z", llm, llm.tokenize(b"one two three " * 20 + b"four"))
+    assert not cache.restore_if_better("x", llm, [1, 2, 3])

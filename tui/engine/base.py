@@ -33,13 +33,16 @@ class ChatRequest:
     """Everything needed for one answer.
 
     `template` replaces the model's chat template (a Modelfile TEMPLATE: Jinja or Ollama's
-    Go-template subset). `ignore_eos` keeps generating past the end-of-turn token (benchmarks
+    Go-template subset). `conversation_id` (a session's id) lets the engine keep a snapshot of
+    the conversation's KV cache, so answering it again after another conversation does not
+    re-evaluate its history. `ignore_eos` keeps generating past the end-of-turn token (benchmarks
     use it to get a fixed number of tokens); it is not an Ollama option.
     """
 
     messages: Sequence[Message]
     options: Options = field(default_factory=Options)
     template: str | None = None
+    conversation_id: str | None = None
     ignore_eos: bool = False
 
 

@@ -30,6 +30,7 @@ from tui.engine.base import (
 )
 from tui.engine.llama_runtime import PromptAbort, TokenPieces, load_llama, load_settings
 from tui.engine.options import Options
+from tui.engine.state_cache import StateCache, common_prefix
 from tui.engine.template import ChatTemplate, make_template
 from tui.engine.textstream import TextAssembler
 
@@ -74,6 +75,7 @@ class LlamaEngine:
         self.adapter = adapter
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None
+        self._states = StateCache()
 
     @property
     def loaded(self) -> bool:
@@ -164,6 +166,7 @@ class LlamaEngine:
         return time.perf_counter() - started
 
     def _free(self) -> None:
+        self._states.clear()
         if self._loaded is not None:
             self._loaded.llm.close()
             self._loaded = None
@@ -204,6 +207,8 @@ class LlamaEngine:
         stats.messages_dropped = prompt.messages_dropped
         stream.put(StatusEvent("prompt"))
         started = time.perf_counter()
+        if request.conversation_id is not None:
+            self._states.restore_if_better(request.conversation_id, llm, prompt.tokens)
         reused = self._evaluate_prompt(loaded, prompt.tokens, stream)
         stats.prompt_cached_count = reused
         stats.prompt_eval_count = len(prompt.tokens) - reused
@@ -242,21 +247,16 @@ class LlamaEngine:
         tail = assembler.finish()
         if tail:
             stream.put(TokenEvent(tail, unsent))
+        if request.conversation_id is not None:
+            self._states.save(request.conversation_id, llm)
         stats.time_to_first_token = first_at - requested
         stats.eval_duration = last_at - prompt_done
 
     def _evaluate_prompt(self, loaded: _Loaded, tokens: list[int], stream: ChatStream) -> int:
         """Evaluate the prompt tokens the KV cache lacks; returns how many were reused."""
         llm = loaded.llm
-        cached = llm.input_ids[: llm.n_tokens]
-        reused = 0
-        for reused, (a, b) in enumerate(zip(cached, tokens)):
-            if a != b:
-                break
-        else:
-            reused = min(len(cached), len(tokens))
         # At least one token must be evaluated to get fresh logits to sample from.
-        reused = min(reused, len(tokens) - 1)
+        reused = min(common_prefix(llm.input_ids[: llm.n_tokens], tokens), len(tokens) - 1)
         llm.n_tokens = reused
         try:
             with PromptAbort(llm, stream.cancel_event):

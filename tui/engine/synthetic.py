@@ -57,6 +57,7 @@ class SyntheticEngine:
         self.first_token_delay = first_token_delay
         self._lock = threading.Lock()
         self._loaded = False
+        self.requests: list[ChatRequest] = []  # every request answered, for tests to inspect
 
     @property
     def loaded(self) -> bool:
@@ -79,6 +80,7 @@ class SyntheticEngine:
     def chat(self, request: ChatRequest) -> ChatStream:
         """Start streaming the reply on a thread; call from a running event loop."""
         stream = ChatStream()
+        self.requests.append(request)
         stream.run_in_thread(lambda s: self._answer(request, s), name=f"whirr-synthetic-{self.name}")
         return stream
 
