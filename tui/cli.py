@@ -13,7 +13,7 @@ import sys
 
 from tui import __version__
 
-COMMAND_MODULES = ("run", "models", "personas", "bench", "modelfile")
+COMMAND_MODULES = ("run", "models", "personas", "bench", "modelfile", "sessions")
 
 
 def build_parser() -> argparse.ArgumentParser:
