@@ -13,7 +13,7 @@ import sys
 
 from tui import __version__
 
-COMMAND_MODULES = ("run", "models", "personas", "bench", "modelfile", "sessions")
+COMMAND_MODULES = ("app", "run", "models", "personas", "bench", "modelfile", "sessions")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +33,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
     """Parse, letting words of a prompt follow the options (`whirr run MODEL --verbose hi there`)."""
     args, extras = parser.parse_known_args(argv)
     if args.command is None:
-        return _parse(parser, ["run", *argv])
+        return _parse(parser, ["app", *argv])
     words_field = getattr(args, "trailing_words", None)
     if extras and words_field and not any(word.startswith("-") for word in extras):
         setattr(args, words_field, [*getattr(args, words_field), *extras])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from tui.engine.base import ChatRequest, DoneEvent, Message, TokenEvent
 from tui.engine.llama import LlamaEngine
+from tui.engine.llama_runtime import sampling_arguments
 from tui.engine.options import Options
 from tui.meters import EnergyMeter
 
@@ -85,18 +86,6 @@ def _whirr(engine: LlamaEngine, messages: list[Message], options: Options, n: in
     return run
 
 
-def _sampling(options: Options) -> dict:
-    return dict(
-        top_k=options.top_k,
-        top_p=options.top_p,
-        min_p=options.min_p,
-        typical_p=options.typical_p,
-        repeat_penalty=options.repeat_penalty,
-        frequency_penalty=options.frequency_penalty,
-        presence_penalty=options.presence_penalty,
-    )
-
-
 def _raw(engine: LlamaEngine, messages: list[Message], options: Options, n: int) -> Run:
     llm = engine.llama
     assert llm is not None
@@ -104,7 +93,7 @@ def _raw(engine: LlamaEngine, messages: list[Message], options: Options, n: int)
     started = time.perf_counter()
     tokens = engine.render_prompt(messages)
     llm.set_seed(max(options.seed, 0))
-    for token in llm.generate(tokens, temp=options.temperature, **_sampling(options)):
+    for token in llm.generate(tokens, **sampling_arguments(options)):
         run.token_times.append(time.perf_counter() - started)
         if run.tokens >= n:
             break
@@ -116,15 +105,16 @@ def _chat_completion(engine: LlamaEngine, messages: list[Message], options: Opti
     assert llm is not None
     run = Run("chat-completion-stream")
     never_end = {llm.token_eos(): -1e9}  # generate exactly n tokens, like the other paths
+    sampling = sampling_arguments(options)
+    sampling["temperature"] = sampling.pop("temp")
     started = time.perf_counter()
     chunks = llm.create_chat_completion(
         [{"role": m.role, "content": m.content} for m in messages],
         stream=True,
         max_tokens=n,
-        temperature=options.temperature,
         seed=max(options.seed, 0),
         logit_bias=never_end,
-        **_sampling(options),
+        **sampling,
     )
     for chunk in chunks:
         if chunk["choices"][0]["delta"].get("content"):

@@ -28,7 +28,7 @@ from tui.engine.base import (
     StatusEvent,
     TokenEvent,
 )
-from tui.engine.llama_runtime import PromptAbort, TokenPieces, load_llama, load_settings
+from tui.engine.llama_runtime import PromptAbort, TokenPieces, load_llama, load_settings, sampling_arguments
 from tui.engine.options import Options
 from tui.engine.state_cache import StateCache, common_prefix
 from tui.engine.template import ChatTemplate, make_template
@@ -273,18 +273,7 @@ class LlamaEngine:
         llm.last_n_tokens_size = options.repeat_last_n
         # The prompt is already evaluated: with no new tokens and reset=False, generate()
         # samples straight from the current logits.
-        generator = llm.generate(
-            [],
-            top_k=options.top_k,
-            top_p=options.top_p,
-            min_p=options.min_p,
-            typical_p=options.typical_p,
-            temp=options.temperature,
-            repeat_penalty=options.repeat_penalty,
-            frequency_penalty=options.frequency_penalty,
-            presence_penalty=options.presence_penalty,
-            reset=False,
-        )
+        generator = llm.generate([], reset=False, **sampling_arguments(options))
         try:
             yield from generator
         finally:

@@ -92,6 +92,20 @@ def load_llama(path: Path, options: Options, adapter: Path | None = None) -> lla
     return llm
 
 
+def sampling_arguments(options: Options) -> dict[str, float | int]:
+    """Options as keyword arguments of llama-cpp-python's generate()/sample() (temperature: `temp`)."""
+    return dict(
+        top_k=options.top_k,
+        top_p=options.top_p,
+        min_p=options.min_p,
+        typical_p=options.typical_p,
+        temp=options.temperature,
+        repeat_penalty=options.repeat_penalty,
+        frequency_penalty=options.frequency_penalty,
+        presence_penalty=options.presence_penalty,
+    )
+
+
 class TokenPieces:
     """Bytes of each token, looked up once per token id.
 

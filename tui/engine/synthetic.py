@@ -49,12 +49,10 @@ class SyntheticEngine:
         reply: str | Reply = echo_reply,
         tokens_per_second: float = 2000.0,
         name: str = "synthetic",
-        first_token_delay: float = 0.0,
     ) -> None:
         self.reply: Reply = (lambda _request: reply) if isinstance(reply, str) else reply
         self.tokens_per_second = tokens_per_second
         self.name = name
-        self.first_token_delay = first_token_delay
         self._lock = threading.Lock()
         self._loaded = False
         self.requests: list[ChatRequest] = []  # every request answered, for tests to inspect
@@ -101,9 +99,6 @@ class SyntheticEngine:
             pieces = split_tokens(self.reply(request))
             if 0 <= request.options.num_predict < len(pieces):
                 pieces = pieces[: request.options.num_predict]
-            if stream.cancel_event.wait(self.first_token_delay):
-                stats.finish_reason = "cancelled"
-                pieces = []
             stats.time_to_first_token = time.perf_counter() - started
             sent = self._emit(pieces, stream, stats)
         finally:
@@ -146,8 +141,3 @@ class SyntheticEngines:
             if engine is None:
                 engine = self._engines[model_name] = self._factory(model_name)
             return engine
-
-    def unload_all(self) -> None:
-        """Forget every engine."""
-        with self._lock:
-            self._engines.clear()

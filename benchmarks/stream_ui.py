@@ -1,0 +1,258 @@
+"""UI benchmark: streaming speed and responsiveness, opening a huge session, launch time.
+
+    .venv/bin/python benchmarks/stream_ui.py            # all three
+    .venv/bin/python benchmarks/stream_ui.py stream     # or: open, launch
+
+stream  A synthetic engine streams a code-heavy answer at 2,000 tokens/s into the real app
+        (headless, 120x40). Reported: how many tokens reached the answer widget and how soon
+        after the stream ended the last one was on screen; event-loop lag (a 10 ms timer's
+        delay, p50/p95/max); and key echo latency: keys sent through the driver every 50 ms
+        during the stream, timed until the prompt's text changed.
+open    A session with 5,000 messages (stored in a real database file) is opened in a tab:
+        time until its view is mounted and painted.
+launch  `whirr app` in a pseudo-terminal: time from process start to the first frame (the
+        footer's text appearing in the output), median of 5 runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+SECTION = """## Step {i}
+
+Here is how to do it, with `inline code` and **bold** text:
+
+- first item
+- second item
+- third item
+
+```python
+def handler_{i}(request):
+    data = request.json()
+    for key, value in data.items():
+        print(key, value)
+    return {{"ok": True, "count": len(data)}}
+```
+
+| column | value |
+|--------|-------|
+| a      | {i}   |
+
+"""
+
+
+def code_heavy(sections: int) -> str:
+    """A Markdown answer full of lists, code blocks and tables (the hard case)."""
+    return "".join(SECTION.format(i=i) for i in range(sections))
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) of values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))] if ordered else 0.0
+
+
+async def bench_stream(rate: float = 2000.0, sections: int = 60, size: tuple[int, int] = (120, 40)) -> dict[str, float]:
+    """Stream a code-heavy answer at `rate` tokens/s; measure lag and key echo."""
+    from textual import events
+    from textual.widgets import TextArea
+
+    from tui.app import WhirrApp
+    from tui.engine.synthetic import SyntheticEngine, SyntheticEngines, split_tokens
+    from tui.widgets.message import AnswerMessage
+
+    reply = code_heavy(sections)
+    tokens = len(split_tokens(reply))
+    echoes: list[float] = []
+    sent_at: list[float] = []
+
+    def hook(message: object) -> None:
+        if isinstance(message, TextArea.Changed) and len(echoes) < len(sent_at):
+            echoes.append(time.perf_counter() - sent_at[len(echoes)])
+
+    engines = SyntheticEngines(lambda name: SyntheticEngine(reply, tokens_per_second=rate, name=name))
+    app = WhirrApp(engines=engines)
+    async with app.run_test(size=size, message_hook=hook) as pilot:
+        await pilot.pause()
+        await pilot.press(*"go")
+        driver = app._driver
+        assert driver is not None
+        driver.send_message(events.Key("enter", "\r"))  # press() would wait for the answer to end
+        lags, stop = await _lag_sampler(app)
+        started = time.perf_counter()
+        answer = None
+        while answer is None:
+            await asyncio.sleep(0.01)
+            answer = next((a for a in app.screen.query(AnswerMessage) if a.streaming), None)
+        while answer.streaming:
+            await asyncio.sleep(0.05)
+            if answer.streaming:
+                sent_at.append(time.perf_counter())
+                driver.send_message(events.Key("x", "x"))
+        finished = time.perf_counter()
+        await pilot.pause()
+        stop()
+        shown = answer.text
+    return {
+        "tokens": tokens,
+        "rate": rate,
+        "complete": float(shown == reply),
+        "stream_s": finished - started,
+        "kept_up_tok_s": tokens / (finished - started),
+        "lag_p50_ms": percentile(lags, 50) * 1000,
+        "lag_p95_ms": percentile(lags, 95) * 1000,
+        "lag_max_ms": max(lags) * 1000,
+        "echo_p95_ms": percentile(echoes, 95) * 1000,
+        "echo_max_ms": max(echoes) * 1000 if echoes else 0.0,
+        "keys": len(echoes),
+    }
+
+
+def fill_session(db_path: Path, messages: int) -> int:
+    """Store a session with `messages` messages; returns its id."""
+    from tui.engine.base import Stats
+    from tui.engine.options import Options
+    from tui.store.db import Database
+
+    db = Database.open(db_path)
+    session = db.create_session("Huge session", "smollm2:135m", system="", options=Options(), persona="")
+    for i in range(messages // 2):
+        db.add_message(session.id, "user", f"Question {i}: how do I do thing number {i}?", state="done", stats=None)
+        db.add_message(session.id, "assistant", SECTION.format(i=i), state="stop", stats=Stats(eval_count=80))
+    db.update_session(session.id, open=False)
+    db.close()
+    return session.id
+
+
+async def bench_open(messages: int = 5000, presses: int = 60) -> dict[str, float]:
+    """Open a session of `messages` messages in a tab; time until it is laid out and painted.
+    Then page up through it (a key every 50 ms) measuring event-loop lag."""
+    from textual import events
+
+    from tui.app import WhirrApp
+    from tui.engine.synthetic import SyntheticEngines
+    from tui.paths import resolve_paths
+    from tui.widgets.transcript import Transcript
+
+    session_id = fill_session(resolve_paths().database_file, messages)
+    app = WhirrApp(engines=SyntheticEngines())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        started = time.perf_counter()
+        view = await app.screen.open_session(session_id)
+        transcript = view.query_one(Transcript)
+        while not (transcript.messages and transcript.messages[-1].region):
+            await asyncio.sleep(0.001)
+        painted = asyncio.Event()
+        app.call_after_refresh(painted.set)
+        await painted.wait()
+        opened = time.perf_counter() - started
+        mounted = len(transcript.messages)
+        await pilot.pause()
+        transcript.focus()
+        await pilot.pause()
+        lags, stop = await _lag_sampler(app)
+        driver = app._driver
+        assert driver is not None
+        for _ in range(presses):
+            driver.send_message(events.Key("pageup", None))
+            await asyncio.sleep(0.05)
+        stop()
+    return {
+        "messages": messages,
+        "open_ms": opened * 1000,
+        "mounted": mounted,
+        "pages_loaded_to": transcript.lo,
+        "scroll_lag_p95_ms": percentile(lags, 95) * 1000,
+        "scroll_lag_max_ms": max(lags) * 1000,
+    }
+
+
+async def _lag_sampler(app: object) -> tuple[list[float], object]:
+    """Start a 10 ms timer on the app; returns the delays it saw and a function to stop it."""
+    lags: list[float] = []
+    last = time.perf_counter()
+
+    def tick() -> None:
+        nonlocal last
+        now = time.perf_counter()
+        lags.append(now - last - 0.01)
+        last = now
+
+    timer = app.set_interval(0.01, tick)  # type: ignore[attr-defined]
+    return lags, timer.stop
+
+
+def bench_launch(runs: int = 5) -> dict[str, float]:
+    """Start `whirr app` in a pseudo-terminal; time until the footer is drawn."""
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as home:
+            env = {**os.environ, "WHIRR_HOME": home, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+            main_fd, child_fd = pty.openpty()
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                [sys.executable, "-c", "from tui.commands.app import app_command; app_command(None)"],
+                stdin=child_fd, stdout=child_fd, stderr=child_fd, env=env, cwd=REPO, close_fds=True,
+            )
+            os.close(child_fd)
+            seen = b""
+            first_frame = None
+            while time.perf_counter() - started < 10:
+                ready, _, _ = select.select([main_fd], [], [], 0.05)
+                if ready:
+                    try:
+                        seen += os.read(main_fd, 65536)
+                    except OSError:
+                        break
+                    if b"Help" in seen and b"Model" in seen:
+                        first_frame = time.perf_counter() - started
+                        break
+            os.write(main_fd, b"\x11")  # Ctrl+Q
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            os.close(main_fd)
+            if first_frame is not None:
+                times.append(first_frame)
+    return {"runs": len(times), "first_frame_median_s": statistics.median(times) if times else float("nan"), "first_frame_max_s": max(times, default=float("nan"))}
+
+
+def main(argv: list[str]) -> int:
+    """Run the chosen benchmarks and print their figures."""
+    which = argv or ["stream", "open", "launch"]
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["WHIRR_HOME"] = home
+        for name in which:
+            if name == "stream":
+                for size in ((120, 40), (80, 24)):
+                    print(f"stream {size[0]}x{size[1]}:", _fmt(asyncio.run(bench_stream(size=size))))
+            elif name == "open":
+                print("open:", _fmt(asyncio.run(bench_open())))
+            elif name == "launch":
+                print("launch:", _fmt(bench_launch()))
+            else:
+                print(f"unknown benchmark {name!r}", file=sys.stderr)
+                return 2
+    return 0
+
+
+def _fmt(figures: dict[str, float]) -> str:
+    return "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,196 @@
+"""Chatting: send, stream, stop, regenerate, edit and resend, copy, thinking sections, queueing."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import Collapsible
+
+from tests.ui.conftest import AppFactory, active_view, chat_screen, press_now, send, settle
+from tui.widgets.message import AnswerMessage, UserMessage
+from tui.widgets.prompt import PromptArea
+from tui.widgets.session_view import SessionView
+from tui.widgets.status_line import StatusLine
+from tui.widgets.transcript import Transcript
+
+
+def stored(app, view=None):  # noqa: ANN001, ANN201 - app and view of the test
+    view = view or active_view(app)
+    return list(app.db.messages(view.session.id, offset=0, limit=1000))
+
+
+async def test_enter_sends_and_the_answer_is_shown_and_stored(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await send(pilot, "hello there")
+        view = active_view(app)
+        answer = view.query_one(Transcript).last(AnswerMessage)
+        assert isinstance(answer, AnswerMessage)
+        assert answer.text == "You said: hello there"
+        assert view.query_one(PromptArea).text == ""
+        messages = stored(app)
+        assert [(m.role, m.content) for m in messages] == [("user", "hello there"), ("assistant", "You said: hello there")]
+        assert messages[1].state == "done"
+        assert view.session.title == "hello there"  # a new session is titled by its first message
+        assert "ctx" in str(chat_screen(app).query_one(StatusLine).render())
+
+
+async def test_ctrl_j_inserts_a_line_break_instead_of_sending(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("a", "ctrl+j", "b")
+        view = active_view(app)
+        assert view.query_one(PromptArea).text == "a\nb"
+        assert stored(app) == []
+        await pilot.press("enter")
+        await settle(pilot)
+        assert stored(app)[0].content == "a\nb"
+
+
+async def test_escape_stops_the_answer_and_keeps_what_was_written(make_app: AppFactory) -> None:
+    app = make_app(reply="word " * 2000, rate=200)
+    async with app.run_test() as pilot:
+        await press_now(pilot, *"go", "enter")
+        view = active_view(app)
+        while not (answer := view.query_one(Transcript).last(AnswerMessage)) or not answer.text:
+            await asyncio.sleep(0.02)
+        await press_now(pilot, "escape")
+        await settle(pilot)
+        answer = stored(app)[-1]
+        assert answer.state == "stopped"
+        assert 0 < len(answer.content) < len("word " * 2000)
+        widget = view.query_one(Transcript).last(AnswerMessage)
+        assert "stopped" in str(widget.query_one(".answer-meta").render())  # type: ignore[union-attr]
+
+
+async def test_ctrl_r_regenerates_the_last_answer(make_app: AppFactory) -> None:
+    replies = iter(["first answer", "second answer"])
+    app = make_app(reply=lambda request: next(replies))
+    async with app.run_test() as pilot:
+        await send(pilot, "question")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert [(m.role, m.content) for m in stored(app)] == [("user", "question"), ("assistant", "second answer")]
+        answers = active_view(app).query(AnswerMessage)
+        assert [a.text for a in answers] == ["second answer"]
+
+
+async def test_up_in_an_empty_prompt_edits_and_resends_the_last_message(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await send(pilot, "first")
+        await send(pilot, "secnod")
+        await pilot.press("up")
+        prompt = active_view(app).query_one(PromptArea)
+        assert prompt.text == "secnod"
+        assert prompt.has_class("-editing")
+        await pilot.press("backspace", "backspace", "backspace", "backspace", *"cond", "enter")
+        await settle(pilot)
+        assert [m.content for m in stored(app)] == ["first", "You said: first", "second", "You said: second"]
+        assert [w.content for w in active_view(app).query(UserMessage)] == ["first", "second"]
+
+
+async def test_escape_leaves_edit_mode(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await send(pilot, "hello")
+        await pilot.press("up", "escape")
+        view = active_view(app)
+        assert view.editing is None
+        assert view.query_one(PromptArea).text == ""
+
+
+async def test_up_with_text_moves_the_cursor(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await send(pilot, "hello")
+        await pilot.press("a", "ctrl+j", "b", "up")
+        prompt = active_view(app).query_one(PromptArea)
+        assert prompt.cursor_location == (0, 1)
+        assert active_view(app).editing is None
+
+
+async def test_ctrl_y_copies_the_last_answer(make_app: AppFactory) -> None:
+    app = make_app(reply="Plain answer.")
+    async with app.run_test() as pilot:
+        await send(pilot, "hi")
+        await pilot.press("ctrl+y")
+        assert app.clipboard == "Plain answer."
+
+
+async def test_ctrl_y_offers_the_code_blocks_of_the_answer(make_app: AppFactory) -> None:
+    app = make_app(reply="Try this:\n\n```python\nprint('hi')\n```\n\nor\n\n```sh\necho hi\n```\n")
+    async with app.run_test() as pilot:
+        await send(pilot, "code please")
+        await pilot.press("ctrl+y")
+        await pilot.pause()
+        await pilot.press("down", "down", "enter")
+        assert app.clipboard == "echo hi\n"
+        await pilot.press("ctrl+y")
+        await pilot.pause()
+        await pilot.press("enter")
+        assert app.clipboard.startswith("Try this:")
+
+
+async def test_ctrl_y_without_an_answer_says_so(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(notifications=True) as pilot:
+        await pilot.press("ctrl+y")
+        await pilot.pause()
+        assert any("no answer to copy" in n.message for n in app._notifications)
+
+
+async def test_a_thinking_section_is_shown_collapsed(make_app: AppFactory) -> None:
+    app = make_app(reply="<think>\nLet me think about it.\n</think>\n\nThe answer is **42**.")
+    async with app.run_test() as pilot:
+        await send(pilot, "meaning?")
+        answer = active_view(app).query_one(AnswerMessage)
+        thinking = answer.query_one(Collapsible)
+        assert thinking.collapsed
+        assert answer.answer_text == "The answer is **42**."
+        assert stored(app)[-1].content.startswith("<think>")
+
+
+async def test_a_second_session_on_the_same_model_waits_and_says_so(make_app: AppFactory) -> None:
+    app = make_app(reply="word " * 400, rate=400)
+    async with app.run_test() as pilot:
+        await press_now(pilot, *"one", "enter", "ctrl+n")
+        await asyncio.sleep(0.1)
+        await press_now(pilot, *"two", "enter")
+        await asyncio.sleep(0.1)
+        second = active_view(app)
+        first = next(v for v in chat_screen(app).query(SessionView) if v is not second)
+        assert second is not first
+        meta = second.query_one(AnswerMessage).query_one(".answer-meta")
+        for _ in range(100):
+            if "waiting" in str(meta.render()):
+                break
+            await asyncio.sleep(0.01)
+        assert "waiting" in str(meta.render())
+        await settle(pilot, timeout=20)
+        assert stored(app, second)[-1].state == "done"
+        assert stored(app, first)[-1].state == "done"
+
+
+async def test_the_view_follows_the_answer_only_while_at_the_bottom(make_app: AppFactory) -> None:
+    app = make_app(reply="line\n\n" * 2000, rate=1500)
+    async with app.run_test() as pilot:
+        await press_now(pilot, *"go", "enter")
+        view = active_view(app)
+        transcript = view.query_one(Transcript)
+        while transcript.max_scroll_y < 30:
+            await asyncio.sleep(0.02)
+        transcript.focus()
+        while app.focused is not transcript:
+            await asyncio.sleep(0.01)
+        await press_now(pilot, "pageup")
+        await asyncio.sleep(0.2)
+        held = transcript.scroll_y
+        assert held < transcript.max_scroll_y
+        await asyncio.sleep(0.3)
+        assert transcript.scroll_y == held  # reading up is never fought
+        await settle(pilot)
+        assert transcript.scroll_y == held
+        await pilot.press("end")
+        await pilot.pause()
+        assert transcript.scroll_y == transcript.max_scroll_y

@@ -1,0 +1,76 @@
+"""The help screen (F1 or ?): every key, as remapped by the user, and what it does."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Label, Static
+
+from tui.screens.dialogs import Dialog
+from tui.widgets.keys import bindings
+from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, MOVE_KEYS, PROMPT_ACTIONS, ChatAction
+
+
+def key_text(keys: str) -> str:
+    """Keys as people write them: `ctrl+pagedown,ctrl+tab` -> `Ctrl+PageDown / Ctrl+Tab`."""
+    names = {"pagedown": "PageDown", "pageup": "PageUp", "question_mark": "?", "escape": "Esc"}
+    shown = []
+    for key in keys.split(","):
+        parts = [names.get(p, p.capitalize() if len(p) > 1 else p.upper()) for p in key.strip().split("+")]
+        shown.append("+".join(parts))
+    return " / ".join(shown)
+
+
+def help_table(keymap: dict[str, str]) -> Table:
+    """A two-column table of keys and descriptions, keys as remapped in `keymap`."""
+    table = Table(box=None, show_header=False, expand=True, padding=(0, 2, 0, 0))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(ratio=1)
+
+    def section(title: str, actions: tuple[ChatAction, ...], extra: tuple[tuple[str, str], ...] = ()) -> None:
+        table.add_row(Text(title, style="underline"), "")
+        for action in actions:
+            keys = keymap.get(action.id, action.keys)
+            table.add_row(key_text(keys) if keys else "palette", f"{action.description}: {action.help}")
+        for keys, text in extra:
+            table.add_row(keys, text)
+        table.add_row("", "")
+
+    chat = tuple(a for a in CHAT_ACTIONS if not a.id.startswith("session.goto_"))
+    section("Sessions and answers", chat, (("Alt+1 … Alt+9", "Jump to tab 1 … 9"),))
+    section("Prompt", PROMPT_ACTIONS)
+    section("Everywhere", APP_ACTIONS, MOVE_KEYS)
+    section("Dialogs", DIALOG_ACTIONS)
+    return table
+
+
+class HelpScreen(Dialog[None]):
+    """Lists every binding; Escape, F1 or q closes it."""
+
+    DEFAULT_CSS = """
+    HelpScreen > #dialog { width: 96; height: 90%; }
+    HelpScreen VerticalScroll { height: 1fr; }
+    """
+
+    BINDINGS = bindings("help.close")
+
+    def __init__(self, keymap: dict[str, str]) -> None:
+        super().__init__()
+        self._keymap = keymap
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog") as box:
+            box.border_title = "Keys"
+            with VerticalScroll() as scroll:
+                scroll.can_focus = True
+                yield Static(help_table(self._keymap))
+            yield Label(
+                "Remap any key in config.toml:  [keys]  session.new = \"ctrl+t\"   ·   Esc: close",
+                classes="hint",
+                markup=False,
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()

@@ -1,0 +1,105 @@
+"""What the chat UI can do, as plain data: every action with its binding id, keys and text.
+
+One table feeds the key bindings, the footer, the help screen and the command palette, so
+they never disagree. Users remap keys by binding id in config.toml's [keys] table.
+No Textual imports here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ChatAction:
+    """One thing the user can do in a chat.
+
+    `action` is the screen's action string; `keys` is Textual's comma-separated key list
+    (empty: palette only); `priority` bindings win over the prompt's own keys (Ctrl+W would
+    otherwise delete a word); `footer` is the footer's label (empty: not in the footer);
+    `palette` lists it in the command palette.
+    """
+
+    id: str
+    action: str
+    keys: str
+    description: str
+    help: str
+    priority: bool = True
+    footer: str = ""
+    palette: bool = True
+
+
+CHAT_ACTIONS: tuple[ChatAction, ...] = (
+    ChatAction("session.new", "new_session", "ctrl+n", "New session", "Start a chat with the default model and settings", footer="New"),
+    ChatAction("session.close", "close_session", "ctrl+w", "Close session", "Close this tab (undo for a few seconds)", footer="Close"),
+    ChatAction("session.undo_close", "undo_close", "ctrl+z", "Undo close", "Reopen the tab just closed", palette=False),
+    ChatAction("session.rename", "rename_session", "f2", "Rename session", "Give this session a new title"),
+    ChatAction("session.next", "next_tab", "ctrl+pagedown,ctrl+tab", "Next session", "Go to the tab on the right"),
+    ChatAction("session.previous", "previous_tab", "ctrl+pageup,ctrl+shift+tab", "Previous session", "Go to the tab on the left"),
+    *(
+        ChatAction(f"session.goto_{n}", f"goto_tab({n})", f"alt+{n}", f"Go to session {n}", f"Jump to tab {n}", palette=False)
+        for n in range(1, 10)
+    ),
+    ChatAction("session.settings", "session_settings", "ctrl+e", "Session settings", "System prompt and parameters of this session", footer="Session"),
+    ChatAction("model.pick", "pick_model", "ctrl+o", "Switch model", "Pick the model for this session (the conversation is kept)", footer="Model"),
+    ChatAction("answer.stop", "stop", "escape", "Stop answer", "Stop the answer being written", priority=False),
+    ChatAction("answer.regenerate", "regenerate", "ctrl+r", "Regenerate answer", "Ask again for the last answer"),
+    ChatAction("answer.copy", "copy", "ctrl+y", "Copy answer", "Copy the last answer or one of its code blocks"),
+    ChatAction("search", "search", "ctrl+f", "Search chats", "Full-text search across every chat", footer="Search"),
+    ChatAction("session.export_markdown", "export('markdown')", "", "Export session as Markdown", "Write this session to a .md file"),
+    ChatAction("session.export_json", "export('json')", "", "Export session as JSON", "Write this session to a .json file"),
+    ChatAction("session.archive", "archive_session", "", "Archive session", "Put this session away (it can be reopened)"),
+    ChatAction("session.delete", "delete_session", "", "Delete session", "Delete this session and its messages for good"),
+    ChatAction("session.reopen", "reopen_session", "", "Reopen session", "Open an archived or closed session again"),
+    ChatAction("help", "help", "f1,question_mark", "Help", "Every key and command", priority=False, footer="Help"),
+)
+
+# Keys the prompt handles itself (listed in help; remappable by id like the others).
+PROMPT_ACTIONS: tuple[ChatAction, ...] = (
+    ChatAction("prompt.send", "submit", "enter", "Send", "Send the message", palette=False),
+    ChatAction("prompt.newline", "newline", "shift+enter,ctrl+j", "New line", "Insert a line break", palette=False),
+    ChatAction("prompt.edit_last", "edit_last", "up", "Edit last message", "In an empty prompt: edit and resend your last message", priority=False, palette=False),
+)
+
+# Keys that work on every screen.
+APP_ACTIONS: tuple[ChatAction, ...] = (
+    ChatAction("app.palette", "command_palette", "ctrl+p", "Palette", "The command palette: every action, and themes", palette=False),
+    ChatAction("app.quit", "quit", "ctrl+q", "Quit", "Leave whirr (answers being written are saved)", palette=False),
+)
+
+# Keys of the dialogs.
+DIALOG_ACTIONS: tuple[ChatAction, ...] = (
+    ChatAction("dialog.cancel", "cancel", "escape", "Cancel", "Close a dialog without changing anything", priority=False, palette=False),
+    ChatAction("dialog.save", "save", "ctrl+s", "Save", "Save the session dialog", palette=False),
+    ChatAction("dialog.yes", "answer(True)", "y", "Yes", "Confirm (delete, archive)", priority=False, palette=False),
+    ChatAction("dialog.no", "answer(False)", "n", "No", "Do not confirm", priority=False, palette=False),
+    ChatAction("help.close", "cancel", "f1,q", "Close help", "Close this help screen", priority=False, palette=False),
+)
+
+# Keys Textual's widgets handle, shown in help so the list is complete.
+MOVE_KEYS: tuple[tuple[str, str], ...] = (
+    ("Tab / Shift+Tab", "Move between the prompt and the conversation"),
+    ("PageUp / PageDown", "Scroll the conversation (when it has focus)"),
+    ("Home / End", "Oldest / newest message (when the conversation has focus)"),
+)
+
+
+def action_by_id(binding_id: str) -> ChatAction | None:
+    """The action with this binding id, if any."""
+    everything = (*CHAT_ACTIONS, *PROMPT_ACTIONS, *APP_ACTIONS, *DIALOG_ACTIONS)
+    return next((a for a in everything if a.id == binding_id), None)
+
+
+def unknown_key_ids(keys: dict[str, str]) -> list[str]:
+    """Binding ids in a user's [keys] table that whirr does not have."""
+    return sorted(k for k in keys if action_by_id(k) is None)
+
+
+def auto_title(text: str, limit: int = 32) -> str:
+    """A tab title from the first message: its first line, cut at a word near `limit`."""
+    line = " ".join(text.strip().split("\n", 1)[0].split())
+    if len(line) <= limit:
+        return line or "New chat"
+    cut = line.rfind(" ", 0, limit)
+    return line[: cut if cut > limit // 2 else limit].rstrip(" ,.;:") + "…"

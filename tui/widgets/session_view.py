@@ -1,0 +1,326 @@
+"""One chat session on screen: its transcript, a notice line, its prompt, and its answers.
+
+The view owns the flow of a chat: store the user's message, start the answer, pump the
+engine's events into the answer widget (rendered once per frame), save the partial answer
+twice a second, and finish it in the database. Engines come from the app's engine source and
+are asked for in a thread, as is everything that may block (loading, counting tokens).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message as TextualMessage
+from textual.widgets import Static
+
+from tui.engine.base import ChatRequest, ChatStream, DoneEvent, EngineError, Stats, StatusEvent, TokenEvent
+from tui.engine.options import Options
+from tui.store.records import DatabaseError, Session
+from tui.ui_state import auto_title
+from tui.widgets.message import AnswerMessage, UserMessage
+from tui.widgets.prompt import PromptArea
+from tui.widgets.session_data import SessionData, history_for
+from tui.widgets.transcript import Transcript
+
+if TYPE_CHECKING:
+    from tui.app import WhirrApp
+
+FRAME = 1 / 30  # how often a streaming answer is rendered
+SAVE_EVERY = 0.5  # seconds between saves of a streaming answer (at most one second lost)
+
+
+class SessionView(Vertical):
+    """A session's transcript and prompt; streams answers from the app's engine source."""
+
+    DEFAULT_CSS = """
+    SessionView {
+        height: 1fr;
+        & > .notice { display: none; padding: 0 1; color: $warning; background: $warning 10%; }
+        & > .notice.-shown { display: block; }
+    }
+    """
+
+    class Changed(TextualMessage):
+        """Something the status line or tab shows has changed."""
+
+        def __init__(self, view: "SessionView") -> None:
+            super().__init__()
+            self.view = view
+
+    def __init__(self, data: SessionData, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.data = data
+        self.streaming = False
+        self.rate: float | None = None
+        self.context_used: int | None = None
+        self.problem = ""
+        self.activity = ""
+        self.editing: int | None = None  # id of the user message being edited
+        self._stream: ChatStream | None = None
+        self._prepared_for: str | None = None
+
+    @property
+    def session(self) -> Session:
+        """The session record."""
+        return self.data.session
+
+    def compose(self) -> ComposeResult:
+        yield Transcript(self.data, model=lambda: self.session.model)
+        yield Static("", classes="notice", markup=False)
+        yield PromptArea()
+
+    async def on_mount(self) -> None:
+        transcript = self.query_one(Transcript)
+        await transcript.open()
+        await transcript.set_view_start(self.data.view_start())
+        self.query_one(PromptArea).focus()
+
+    # -- state shown elsewhere ---------------------------------------------------------------
+
+    def _changed(self) -> None:
+        if not self.is_attached:
+            return  # the tab was closed while something finished in the background
+        notice = self.query_one(".notice", Static)
+        notice.update(f"{self.problem}  —  Ctrl+O: pick a model" if self.problem else "")
+        notice.set_class(bool(self.problem), "-shown")
+        self.post_message(self.Changed(self))
+
+    def prepare_model(self) -> None:
+        """Load the session's model in the background and count the context (once per model)."""
+        if self._prepared_for == self.session.model:
+            return
+        self._prepared_for = model = self.session.model
+        # After the next frame: loading must never delay what the user sees.
+        self.call_after_refresh(self.run_worker, self._prepare(model), group="prepare", exclusive=True)
+
+    def _engine_for(self, model: str) -> Any:
+        """The engine for a model (call in a thread: the first call imports llama.cpp)."""
+        return cast("WhirrApp", self.app).engines.engine_for(model)
+
+    async def _prepare(self, model: str) -> None:
+        try:
+            engine = await asyncio.to_thread(self._engine_for, model)
+            if not engine.loaded:
+                self.activity = f"loading {model}"
+                self._changed()
+                await asyncio.to_thread(engine.load, self.data.options)
+            self.problem = ""
+            self.activity = ""
+            self._changed()
+            messages, _ = await asyncio.to_thread(history_for, self.data)
+            if not messages:
+                self.context_used = 0
+            elif not self.streaming:
+                self.context_used = await asyncio.to_thread(engine.count_tokens, messages, self.data.options)
+        except Exception as error:  # a model that cannot load is the session's problem, never the app's
+            self.problem = _problem(error)
+            self._prepared_for = None
+        self.activity = ""
+        self._changed()
+
+    # -- chatting ------------------------------------------------------------------------------
+
+    async def send(self, text: str) -> None:
+        """Store and show the user's message, then ask for an answer."""
+        if self.streaming:
+            self.app.notify("An answer is still being written (Esc stops it).", severity="warning")
+            return
+        transcript = self.query_one(Transcript)
+        await transcript.show_end()
+        if self.editing is not None:
+            await self._delete_from(self.editing)
+            self.cancel_edit()
+        try:
+            if self.data.count() == 0 and self.session.title == "New chat":
+                self.data.rename(auto_title(text))
+            stored = self.data.add_user(text)
+        except DatabaseError as error:
+            self.app.notify(f"Not sent: {error}", severity="error")
+            return
+        await transcript.add(UserMessage(text, message_id=stored.id))
+        self.query_one(PromptArea).clear()
+        await self.ask()
+
+    async def ask(self) -> None:
+        """Answer the conversation as it stands."""
+        messages, indices = await asyncio.to_thread(history_for, self.data)
+        try:
+            answer_id = self.data.start_answer()
+        except DatabaseError as error:
+            self.app.notify(f"Cannot answer: {error}", severity="error")
+            return
+        widget = AnswerMessage(model=self.session.model, message_id=answer_id, streaming=True)
+        transcript = self.query_one(Transcript)
+        await transcript.add(widget)
+        transcript.scroll_end(animate=False)
+        self.streaming, self.rate = True, None
+        self._changed()
+        request = ChatRequest(messages=messages, options=self.data.options)
+        self.run_worker(self._answer(request, indices, widget), group="answer", exclusive=True)
+
+    async def _answer(self, request: ChatRequest, indices: list[int], widget: AnswerMessage) -> None:
+        state, stats, text = "cancelled", Stats(finish_reason="cancelled"), None
+        try:
+            engine = await asyncio.to_thread(self._engine_for, self.session.model)
+            self.problem = ""
+            self._stream = engine.chat(request)
+            done = await self._pump(self._stream, widget)
+            state, stats, text = done.stats.finish_reason, done.stats, done.text
+        except Exception as error:  # whatever goes wrong ends this answer, never the app
+            self.problem = _problem(error)
+            state, stats = "error", Stats(finish_reason="error", error=self.problem)
+        finally:
+            if self._stream is not None and text is None:
+                self._stream.cancel()  # the worker was cancelled: the app is closing
+            self._stream = None
+            # Stored as the session index where the model's view begins (older ones left out).
+            stats = replace(stats, messages_dropped=_view_start(indices, stats.messages_dropped))
+            self._save(self.data.finish_answer, widget.message_id, widget.text if text is None else text, state, stats)
+            self.streaming, self.rate = False, None
+        if stats.prompt_eval_count or stats.eval_count:
+            self.context_used = stats.prompt_eval_count + stats.prompt_cached_count + stats.eval_count
+        widget.finish(stats, state)
+        await self.query_one(Transcript).set_view_start(stats.messages_dropped)
+        self._changed()
+
+    async def _pump(self, stream: ChatStream, widget: AnswerMessage) -> DoneEvent:
+        """Feed the stream into the widget; render per frame, save every SAVE_EVERY seconds."""
+        tokens, first_at = 0, 0.0
+
+        def frame() -> None:
+            widget.flush()
+            if tokens and first_at:
+                elapsed = time.perf_counter() - first_at
+                self.rate = tokens / elapsed if elapsed > 0.2 else None
+                self.post_message(self.Changed(self))
+
+        frames = self.set_interval(FRAME, frame)
+        saves = self.set_interval(SAVE_EVERY, lambda: self._save(self.data.save_partial, widget.message_id, widget.text))
+        try:
+            async for event in stream:
+                if isinstance(event, TokenEvent):
+                    if not tokens:
+                        first_at = time.perf_counter()
+                        widget.set_status("")
+                    tokens += 1
+                    widget.feed(event.text)
+                elif isinstance(event, StatusEvent):
+                    widget.set_status(event.state)
+                elif isinstance(event, DoneEvent):
+                    return event
+            raise EngineError("the engine stopped without finishing the answer")
+        finally:
+            frames.stop()
+            saves.stop()
+
+    def _save(self, write: Callable[..., None], *args: Any) -> None:
+        """Store part of an answer; a failing disk is reported, and the answer goes on."""
+        try:
+            write(*args)
+        except DatabaseError as error:
+            self.app.notify(f"The answer could not be saved: {error}", severity="error", timeout=10)
+
+    def stop(self) -> bool:
+        """Stop the answer being written; False when there is none."""
+        if self._stream is None:
+            return False
+        self._stream.cancel()
+        return True
+
+    async def regenerate(self) -> None:
+        """Drop the last answer and ask again."""
+        if self.streaming:
+            return
+        transcript = self.query_one(Transcript)
+        await transcript.show_end()
+        last = transcript.messages[-1] if transcript.messages else None
+        if last is None:
+            self.app.notify("Nothing to regenerate yet.")
+            return
+        if isinstance(last, AnswerMessage) and last.message_id is not None:
+            await self._delete_from(last.message_id)
+        await self.ask()
+
+    async def edit_last(self) -> None:
+        """Put the last user message in the prompt; sending replaces it and its answer."""
+        if self.streaming:
+            return
+        transcript = self.query_one(Transcript)
+        await transcript.show_end()
+        last = transcript.last(UserMessage)
+        if not isinstance(last, UserMessage) or last.message_id is None:
+            return
+        prompt = self.query_one(PromptArea)
+        prompt.text = last.content
+        prompt.move_cursor(prompt.document.end)
+        prompt.set_editing(True)
+        self.editing = last.message_id
+
+    def cancel_edit(self) -> bool:
+        """Leave edit mode (the prompt is cleared); False when not editing."""
+        if self.editing is None:
+            return False
+        self.editing = None
+        prompt = self.query_one(PromptArea)
+        prompt.clear()
+        prompt.set_editing(False)
+        return True
+
+    async def _delete_from(self, message_id: int) -> None:
+        """Delete a message and everything after it."""
+        transcript = self.query_one(Transcript)
+        doomed = [w.message_id for w in transcript.messages if (w.message_id or 0) >= message_id]
+        for doomed_id in doomed:
+            if doomed_id is not None:
+                self.data.delete_message(doomed_id)
+                await transcript.remove_message(doomed_id)
+
+    def last_answer(self) -> AnswerMessage | None:
+        """The newest answer on screen."""
+        found = self.query_one(Transcript).last(AnswerMessage)
+        return found if isinstance(found, AnswerMessage) else None
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def set_model(self, model: str) -> None:
+        """Switch the session's model (the conversation stays) and load it in the background."""
+        self.data.update(model=model)
+        self.problem, self.context_used = "", None
+        self.prepare_model()
+        self._changed()
+
+    def set_settings(self, system: str, options: Options) -> None:
+        """New system prompt and parameters for this session."""
+        self.data.update(system=system, options=options)
+        self.context_used = None
+        self._prepared_for = None
+        self.prepare_model()
+        self._changed()
+
+    def rerender(self) -> None:
+        """Render answers again after a theme change."""
+        self.query_one(Transcript).rerender()
+
+
+def _view_start(indices: list[int], engine_dropped: int) -> int:
+    """The session index of the first message the model saw.
+
+    `indices` are the session positions of the messages sent; the engine left out the first
+    `engine_dropped` of them.
+    """
+    if engine_dropped < len(indices):
+        return indices[engine_dropped]
+    return indices[-1] + 1 if indices else 0
+
+
+def _problem(error: Exception) -> str:
+    """What went wrong, for the user: our own errors read as they are, others with their kind."""
+    if isinstance(error, (EngineError, LookupError)):
+        return str(error).strip("'\"")
+    return f"{type(error).__name__}: {error}"
