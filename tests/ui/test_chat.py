@@ -35,6 +35,22 @@ async def test_enter_sends_and_the_answer_is_shown_and_stored(make_app: AppFacto
         assert "ctx" in str(chat_screen(app).query_one(StatusLine).render())
 
 
+async def test_text_and_enter_arriving_in_one_burst_are_sent_together(make_app: AppFactory) -> None:
+    """Over SSH (or from tmux send-keys) the typed text and Enter can arrive in one read."""
+    from textual import events
+
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        for character in "quick":
+            app._driver.send_message(events.Key(character, character))
+        app._driver.send_message(events.Key("enter", "\r"))
+        await pilot.pause()
+        await settle(pilot)
+        assert [(m.role, m.content) for m in stored(app)] == [("user", "quick"), ("assistant", "You said: quick")]
+        assert active_view(app).query_one(PromptArea).text == ""
+
+
 async def test_ctrl_j_inserts_a_line_break_instead_of_sending(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test() as pilot:

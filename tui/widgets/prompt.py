@@ -43,6 +43,12 @@ class PromptArea(TextArea):
 
     def action_submit(self) -> None:
         """Send the text (nothing happens when it is blank)."""
+        # The App runs this binding as soon as Enter arrives, but keys typed just before it
+        # (one burst over SSH, or a fast typist) may still wait in this widget's queue;
+        # queue the send behind them so none is lost.
+        self.call_later(self._send)
+
+    def _send(self) -> None:
         text = self.text.strip()
         if text:
             self.post_message(self.Submitted(self, text))
