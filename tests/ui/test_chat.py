@@ -31,6 +31,8 @@ async def test_enter_sends_and_the_answer_is_shown_and_stored(make_app: AppFacto
         messages = stored(app)
         assert [(m.role, m.content) for m in messages] == [("user", "hello there"), ("assistant", "You said: hello there")]
         assert messages[1].state == "done"
+        # The session id names the conversation, so the engine can keep its KV cache snapshot.
+        assert app.engines.engine_for(view.session.model).requests[-1].conversation_id == str(view.session.id)
         assert view.session.title == "hello there"  # a new session is titled by its first message
         assert "ctx" in str(chat_screen(app).query_one(StatusLine).render())
 

@@ -161,7 +161,7 @@ class SessionView(Vertical):
         transcript.scroll_end(animate=False)
         self.streaming, self.rate = True, None
         self._changed()
-        request = ChatRequest(messages=messages, options=self.data.options)
+        request = ChatRequest(messages=messages, options=self.data.options, conversation_id=str(self.session.id))
         self.run_worker(self._answer(request, indices, widget), group="answer", exclusive=True)
 
     async def _answer(self, request: ChatRequest, indices: list[int], widget: AnswerMessage) -> None:
