@@ -16,6 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bench",
         help="measure tokens/s against llama-cpp-python's own paths",
         description="Generate the same tokens from the same prompt through whirr's engine, "
+        "on the calling thread (as the CLI runs it) and on a worker thread (as the app runs it), "
         "llama-cpp-python's raw generate() loop and create_chat_completion(stream=True), "
         "interleaved, and print tokens/s, first/second-half rates, ratios and time to first token.",
     )
@@ -25,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--text", choices=("prose", "bytes"), default="prose",
                         help="prose: an English story; bytes: CJK and emoji, many partial-UTF-8 tokens")
     parser.add_argument("--prompt", help="use this prompt instead of --text's")
-    parser.add_argument("--paths", default="whirr,raw-generate,chat-completion-stream",
+    parser.add_argument("--paths", default="whirr,whirr-thread,raw-generate,chat-completion-stream",
                         help="comma-separated paths to measure")
     parser.add_argument("--json", action="store_true", help="print machine-readable results")
     add_option_flags(parser)
@@ -77,6 +78,9 @@ def bench_command(args: argparse.Namespace) -> int:
     stream = by_path.get("chat-completion-stream")
     if stream and whirr:
         summary["whirr_vs_chat_completion_rate"] = whirr.rate / stream.rate
+    threaded = by_path.get("whirr-thread")
+    if threaded and raw:
+        summary["whirr_thread_vs_raw_rate"] = threaded.rate / raw.rate
     if args.json:
         print(json.dumps({"model": entry.name, "tokens": args.tokens, "rounds": args.rounds,
                           "text": "custom" if args.prompt else args.text,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -15,7 +15,8 @@ from tui.engine.options import Options
 from tui.paths import Paths, resolve_paths
 
 if TYPE_CHECKING:
-    from tui.engine.base import ChatRequest, DoneEvent, Engine
+    from tui.engine.base import ChatRequest, DoneEvent
+    from tui.engine.llama import LlamaEngine
     from tui.modelfile.personas import PersonaStore, RunTarget
     from tui.models.library import Library
 
@@ -109,33 +110,39 @@ def options_from_flags(args: argparse.Namespace, base: Options) -> Options:
     return base.updated(**{k: v for k, v in changes.items() if v is not None})
 
 
-def answer(engine: "Engine", request: "ChatRequest", on_text: Callable[[str], None]) -> "DoneEvent":
-    """Run one answer to completion, passing text to `on_text` as it arrives.
+class _PrintingSink:
+    """Receives one answer's events on the calling thread and passes text on as it comes."""
 
-    Ctrl+C cancels the answer (within one token) instead of killing the process; the
-    returned DoneEvent then has finish reason 'cancelled' and the partial text.
+    def __init__(self, on_text: Callable[[str], None]) -> None:
+        self.cancel_event = threading.Event()
+        self.on_text = on_text
+        self.done: "DoneEvent | None" = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def put(self, event: object) -> None:
+        from tui.engine.base import DoneEvent, TokenEvent
+
+        if isinstance(event, TokenEvent):
+            self.on_text(event.text)
+        elif isinstance(event, DoneEvent):
+            self.done = event
+
+
+def answer(engine: "LlamaEngine", request: "ChatRequest", on_text: Callable[[str], None]) -> "DoneEvent":
+    """Run one answer on this (main) thread, passing text to `on_text` as it arrives.
+
+    Ctrl+C cancels the answer (within one token, or during prompt evaluation) instead of
+    killing the process; the returned DoneEvent then has finish reason 'cancelled' and the
+    partial text.
     """
-    return asyncio.run(_answer(engine, request, on_text))
-
-
-async def _answer(engine: "Engine", request: "ChatRequest", on_text: Callable[[str], None]) -> "DoneEvent":
-    from tui.engine.base import DoneEvent, TokenEvent
-
-    loop = asyncio.get_running_loop()
-    stream = engine.chat(request)
+    sink = _PrintingSink(on_text)
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: sink.cancel_event.set())
     try:
-        loop.add_signal_handler(signal.SIGINT, stream.cancel)
-    except (NotImplementedError, RuntimeError):
-        pass  # not the main thread or no signal support: Ctrl+C keeps its default meaning
-    try:
-        async for event in stream:
-            if isinstance(event, TokenEvent):
-                on_text(event.text)
-            elif isinstance(event, DoneEvent):
-                return event
+        engine.answer_here(request, sink)
     finally:
-        try:
-            loop.remove_signal_handler(signal.SIGINT)
-        except (NotImplementedError, RuntimeError):
-            pass
-    raise RuntimeError("the answer ended without a result")
+        signal.signal(signal.SIGINT, previous)
+    assert sink.done is not None, "an engine always ends an answer with a DoneEvent"
+    return sink.done

@@ -116,6 +116,24 @@ class Engine(Protocol):
         ...
 
 
+class EventSink(Protocol):
+    """Where an engine delivers one answer's events, and how it learns of a cancel."""
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        """Set when the answer should stop."""
+        ...
+
+    @property
+    def cancelled(self) -> bool:
+        """True once cancelled."""
+        ...
+
+    def put(self, event: ChatEvent) -> None:
+        """Deliver an event (never blocks)."""
+        ...
+
+
 class ChatStream:
     """An async stream of one answer's events, fed from a worker thread.
 

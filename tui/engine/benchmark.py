@@ -1,15 +1,17 @@
 """Measure whirr's engine against llama-cpp-python's own paths, interleaved in one run.
 
-Three paths generate the same number of tokens from the same prompt with the same sampling
-settings on one loaded model: whirr's engine (what users get), the raw `Llama.generate()`
-loop (the floor: no text at all), and `create_chat_completion(stream=True)` (what most
-clients use). Each run starts from an empty KV cache; rounds rotate the order of the paths.
+The paths generate the same number of tokens from the same prompt with the same sampling
+settings on one loaded model: whirr's engine on the calling thread (what the CLI does),
+whirr's engine on a worker thread streaming to an event loop (what the app does), the raw
+`Llama.generate()` loop (the floor: no text at all), and `create_chat_completion(stream=True)`
+(what most clients use). Each run starts from an empty KV cache; rounds rotate the order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ PROMPTS = {
     "bytes": "Répondez en chinois et avec beaucoup d'emojis 🎉🌏: 写一个关于月亮和星星的很长的故事。",
 }
 
-PATHS = ("whirr", "raw-generate", "chat-completion-stream")
+PATHS = ("whirr", "whirr-thread", "raw-generate", "chat-completion-stream")
 
 
 @dataclass
@@ -69,16 +71,43 @@ class PathResult:
     energy_method: str | None
 
 
+class _TimingSink:
+    """Records when each token's text arrives, on the thread that generates it."""
+
+    def __init__(self, run: Run, started: float) -> None:
+        self.run, self.started = run, started
+        self.cancel_event = threading.Event()
+        self.cancelled = False
+        self.error = ""
+
+    def put(self, event: object) -> None:
+        if isinstance(event, TokenEvent):
+            self.run.token_times.extend([time.perf_counter() - self.started] * event.tokens)
+        elif isinstance(event, DoneEvent):
+            self.error = event.stats.error
+
+
+def _request(messages: list[Message], options: Options, n: int) -> ChatRequest:
+    return ChatRequest(messages, options.updated(num_predict=n), ignore_eos=True)
+
+
 def _whirr(engine: LlamaEngine, messages: list[Message], options: Options, n: int) -> Run:
     run = Run("whirr")
+    sink = _TimingSink(run, time.perf_counter())
+    engine.answer_here(_request(messages, options, n), sink)
+    if sink.error:
+        raise RuntimeError(sink.error)
+    return run
+
+
+def _whirr_thread(engine: LlamaEngine, messages: list[Message], options: Options, n: int) -> Run:
+    run = Run("whirr-thread")
 
     async def consume() -> None:
         started = time.perf_counter()
-        stream = engine.chat(ChatRequest(messages, options.updated(num_predict=n), ignore_eos=True))
-        async for event in stream:
+        async for event in engine.chat(_request(messages, options, n)):
             if isinstance(event, TokenEvent):
-                now = time.perf_counter() - started
-                run.token_times.extend([now] * event.tokens)
+                run.token_times.extend([time.perf_counter() - started] * event.tokens)
             elif isinstance(event, DoneEvent) and event.stats.error:
                 raise RuntimeError(event.stats.error)
 
@@ -126,6 +155,7 @@ def _chat_completion(engine: LlamaEngine, messages: list[Message], options: Opti
 
 MEASURES: dict[str, Callable[[LlamaEngine, list[Message], Options, int], Run]] = {
     "whirr": _whirr,
+    "whirr-thread": _whirr_thread,
     "raw-generate": _raw,
     "chat-completion-stream": _chat_completion,
 }

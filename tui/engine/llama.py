@@ -23,6 +23,7 @@ from tui.engine.base import (
     ChatStream,
     DoneEvent,
     EngineError,
+    EventSink,
     Message,
     Stats,
     StatusEvent,
@@ -95,8 +96,16 @@ class LlamaEngine:
     def chat(self, request: ChatRequest) -> ChatStream:
         """Start answering on a worker thread; call from a running event loop."""
         stream = ChatStream()
-        stream.run_in_thread(lambda s: self._answer(request, s), name=f"whirr-llama-{self.name}")
+        stream.run_in_thread(lambda s: self.answer_here(request, s), name=f"whirr-llama-{self.name}")
         return stream
+
+    def answer_here(self, request: ChatRequest, sink: EventSink) -> None:
+        """Answer on the calling thread, delivering events to `sink` (the last is a DoneEvent).
+
+        The CLI calls this on its main thread: llama.cpp's OpenMP threads run markedly faster
+        when the main thread drives them (see DESIGN notes in the README's development section).
+        """
+        self._answer(request, sink)
 
     def load(self, options: Options) -> float:
         """Load (or reload for new load-time options) now; returns seconds spent. Blocking."""
@@ -123,7 +132,7 @@ class LlamaEngine:
 
     # -- worker thread -------------------------------------------------------------------
 
-    def _answer(self, request: ChatRequest, stream: ChatStream) -> None:
+    def _answer(self, request: ChatRequest, stream: EventSink) -> None:
         started = time.perf_counter()
         stats = Stats()
         assembler = TextAssembler(request.options.stop)
@@ -197,7 +206,7 @@ class LlamaEngine:
         return PreparedPrompt(tokens, dropped)
 
     def _generate(
-        self, request: ChatRequest, stream: ChatStream, stats: Stats, assembler: TextAssembler, requested: float
+        self, request: ChatRequest, stream: EventSink, stats: Stats, assembler: TextAssembler, requested: float
     ) -> None:
         """Evaluate the prompt and stream tokens; `requested` is when the answer was asked for."""
         loaded = self._loaded
@@ -252,7 +261,7 @@ class LlamaEngine:
         stats.time_to_first_token = first_at - requested
         stats.eval_duration = last_at - prompt_done
 
-    def _evaluate_prompt(self, loaded: _Loaded, tokens: list[int], stream: ChatStream) -> int:
+    def _evaluate_prompt(self, loaded: _Loaded, tokens: list[int], stream: EventSink) -> int:
         """Evaluate the prompt tokens the KV cache lacks; returns how many were reused."""
         llm = loaded.llm
         # At least one token must be evaluated to get fresh logits to sample from.
