@@ -26,8 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--text", choices=("prose", "bytes"), default="prose",
                         help="prose: an English story; bytes: CJK and emoji, many partial-UTF-8 tokens")
     parser.add_argument("--prompt", help="use this prompt instead of --text's")
-    parser.add_argument("--paths", default="whirr,whirr-thread,raw-generate,chat-completion-stream",
-                        help="comma-separated paths to measure")
+    parser.add_argument("--paths", default="whirr,raw-generate,chat-completion-stream",
+                        help="comma-separated paths to measure, from: whirr, whirr-thread (the app's "
+                        "worker thread; with an OpenMP build of llama.cpp its idle workers slow the "
+                        "runs that follow, so measure it on its own), raw-generate, chat-completion-stream")
     parser.add_argument("--json", action="store_true", help="print machine-readable results")
     add_option_flags(parser)
     parser.set_defaults(func=bench_command)
@@ -86,7 +88,7 @@ def bench_command(args: argparse.Namespace) -> int:
                           "text": "custom" if args.prompt else args.text,
                           "results": [asdict(r) for r in results], "summary": summary}, indent=2))
         return 0
-    print(f"model {entry.name}, {args.tokens} tokens x {args.rounds} rounds, medians")
+    print(f"model {entry.name}, {args.tokens} tokens x {args.rounds} rounds; tok/s = 1 / median time between tokens, medians over rounds")
     print(f"{'path':<24}{'tokens':>7}{'tok/s':>9}{'1st half':>10}{'2nd half':>10}{'TTFT ms':>9}{'J/token':>9}")
     for r in results:
         joules = f"{r.joules_per_token:>9.3f}" if r.joules_per_token is not None else f"{'n/a':>9}"

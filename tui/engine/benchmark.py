@@ -50,11 +50,13 @@ class Run:
         return self.token_times[0] if self.token_times else float("nan")
 
     def rate(self, start: int = 0, end: int | None = None) -> float:
-        """Tokens per second between token `start` and token `end` (after the first token)."""
+        """Tokens per second between token `start` and token `end`: one over the median time
+        between tokens, which steady per-token cost decides and brief load elsewhere does not."""
         times = self.token_times[start : end if end is not None else len(self.token_times)]
-        if len(times) < 2:
+        gaps = [b - a for a, b in zip(times, times[1:]) if b > a]
+        if not gaps:
             return float("nan")
-        return (len(times) - 1) / (times[-1] - times[0])
+        return 1.0 / statistics.median(gaps)
 
 
 @dataclass
