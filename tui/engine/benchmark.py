@@ -39,6 +39,12 @@ class Run:
     joules_per_token: float | None = None
     energy_method: str | None = None
 
+    def arrived(self, tokens: int, at: float) -> None:
+        """`tokens` tokens' text arrived at `at`; several (held back for partial UTF-8) are
+        spread evenly since the previous arrival, as they were generated one by one."""
+        previous = self.token_times[-1] if self.token_times else at
+        self.token_times.extend(previous + (at - previous) * (i + 1) / tokens for i in range(tokens))
+
     @property
     def tokens(self) -> int:
         """Tokens generated."""
@@ -53,7 +59,7 @@ class Run:
         """Tokens per second between token `start` and token `end`: one over the median time
         between tokens, which steady per-token cost decides and brief load elsewhere does not."""
         times = self.token_times[start : end if end is not None else len(self.token_times)]
-        gaps = [b - a for a, b in zip(times, times[1:]) if b > a]
+        gaps = [b - a for a, b in zip(times, times[1:])]
         if not gaps:
             return float("nan")
         return 1.0 / statistics.median(gaps)
@@ -84,7 +90,7 @@ class _TimingSink:
 
     def put(self, event: object) -> None:
         if isinstance(event, TokenEvent):
-            self.run.token_times.extend([time.perf_counter() - self.started] * event.tokens)
+            self.run.arrived(event.tokens, time.perf_counter() - self.started)
         elif isinstance(event, DoneEvent):
             self.error = event.stats.error
 
@@ -109,7 +115,7 @@ def _whirr_thread(engine: LlamaEngine, messages: list[Message], options: Options
         started = time.perf_counter()
         async for event in engine.chat(_request(messages, options, n)):
             if isinstance(event, TokenEvent):
-                run.token_times.extend([time.perf_counter() - started] * event.tokens)
+                run.arrived(event.tokens, time.perf_counter() - started)
             elif isinstance(event, DoneEvent) and event.stats.error:
                 raise RuntimeError(event.stats.error)
 
