@@ -6,6 +6,8 @@ import json
 import signal
 import subprocess
 import time
+
+import pytest
 from pathlib import Path
 
 from tui import __version__
@@ -164,3 +166,27 @@ def test_interactive_chat_keeps_history_and_slash_commands(terminal, greedy) -> 
     assert _stat(cleared, "prompt eval count") + _stat(cleared, "prompt cache count") < _stat(first, "prompt eval count") + 10
     chat.send("/bye")
     assert chat.close() == 0
+
+
+def test_bench_measures_every_path_as_json(run_whirr) -> None:
+    result = run_whirr("bench", "--tokens", "12", "--rounds", "1", "--json",
+                       "--paths", "whirr,whirr-thread,raw-generate,chat-completion-stream")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    results = {r["path"]: r for r in report["results"]}
+    assert set(results) == {"whirr", "whirr-thread", "raw-generate", "chat-completion-stream"}
+    for path in ("whirr", "whirr-thread", "raw-generate"):
+        assert results[path]["tokens"] == 12 and results[path]["rate"] > 0 and results[path]["ttft_ms"] > 0
+        assert results[path]["joules_per_token"] > 0 and "estimated" in results[path]["energy_method"]
+    assert {"whirr_vs_raw_rate", "whirr_ttft_minus_raw_ms", "whirr_thread_vs_raw_rate"} <= set(report["summary"])
+
+
+def test_bench_spreads_merged_tokens_evenly() -> None:
+    from tui.engine.benchmark import Run
+
+    run = Run("x")
+    run.arrived(1, 1.0)
+    run.arrived(3, 1.3)  # three tokens held back as one piece of text
+    run.arrived(1, 1.4)
+    assert run.token_times == pytest.approx([1.0, 1.1, 1.2, 1.3, 1.4])
+    assert run.rate() == pytest.approx(10.0)
