@@ -155,10 +155,8 @@ class WhirrApp(App[None]):
 
             pyperclip.copy(text)
             local = " and the system clipboard"
-        except ImportError:
-            pass
-        except Exception as error:  # pyperclip raises its own error when no clipboard tool exists
-            local = f" (no system clipboard: {error})"
+        except Exception:  # pyperclip raises its own error when no clipboard tool exists (SSH, no X)
+            local = " (there is no local clipboard tool, so only there)"
         self.notify(f"Copied {what} to the terminal's clipboard{local}.")
 
     def export_session(self, session_id: int, fmt: str, path: Path) -> None:

@@ -212,3 +212,14 @@ async def test_the_view_follows_the_answer_only_while_at_the_bottom(make_app: Ap
         await pilot.press("end")
         await pilot.pause()
         assert transcript.scroll_y == transcript.max_scroll_y
+
+
+async def test_copy_says_where_the_text_went_without_a_local_clipboard(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await send(pilot, "hi")
+        await pilot.press("ctrl+y")
+        await pilot.pause()
+        assert app.clipboard == "You said: hi"
+        shown = [n.message for n in app._notifications]
+        assert any("terminal's clipboard" in message for message in shown), shown
