@@ -124,3 +124,13 @@ def test_unreadable_persona_file_is_skipped_not_deleted(whirr_home: Path) -> Non
     junk = store.folder / "junk@latest.json"
     junk.write_text("{not json")
     assert store.list() == [] and junk.exists()
+
+
+def test_rm_removes_a_persona_and_nothing_else(whirr_home: Path, pirate_file: Path, starter_path: Path) -> None:
+    assert whirr("create", "pirate", "-f", str(pirate_file)).returncode == 0
+    removed = whirr("rm", "pirate")
+    assert removed.returncode == 0 and "deleted 'pirate'" in removed.stdout
+    assert PersonaStore(resolve_paths()).get("pirate") is None
+    again = whirr("rm", "pirate", "smollm2:135m")
+    assert again.returncode == 1 and "no persona named 'pirate', 'smollm2:135m'" in again.stderr
+    assert starter_path.exists()
