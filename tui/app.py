@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from tui.config import load_config, save_config
+from tui.modelfile.personas import PersonaStore, RunTarget, resolve_target
 from tui.models.library import Library
 from tui.paths import Paths, resolve_paths
 from tui.screens.chat import ChatScreen
@@ -61,6 +62,7 @@ class WhirrApp(App[None]):
         self.paths = paths or resolve_paths()
         self.config, self.startup_warnings = load_config(self.paths)
         self.library = Library(self.paths, extra_dirs=self.config.model_dirs)
+        self.personas = PersonaStore(self.paths)
         self._engines = engines
         self._engines_lock = threading.Lock()
         self._rich_theme_pushed = False
@@ -113,8 +115,18 @@ class WhirrApp(App[None]):
             if self._engines is None:
                 from tui.engine.manager import EngineManager
 
-                self._engines = EngineManager(self.library)
+                self._engines = EngineManager(self.library, self.personas)
             return self._engines
+
+    def persona_target(self, model: str) -> RunTarget | None:
+        """A session model name's persona layers (None when the name is not a persona or its
+        base cannot be resolved: the engine then reports the problem). Blocking: call in a thread."""
+        if self.personas.get(model) is None:
+            return None
+        try:
+            return resolve_target(model, self.library, self.personas)
+        except (LookupError, ValueError):
+            return None
 
     # -- themes --------------------------------------------------------------------------------
 

@@ -134,3 +134,16 @@ def test_rm_removes_a_persona_and_nothing_else(whirr_home: Path, pirate_file: Pa
     again = whirr("rm", "pirate", "smollm2:135m")
     assert again.returncode == 1 and "no persona named 'pirate', 'smollm2:135m'" in again.stderr
     assert starter_path.exists()
+
+
+def test_the_engine_manager_runs_a_persona_on_its_base_model(whirr_home: Path, starter_path: Path) -> None:
+    from tui.engine.manager import EngineManager
+
+    paths = resolve_paths()
+    PersonaStore(paths).save("pirate", parse(PIRATE))
+    manager = EngineManager(Library(paths), PersonaStore(paths))
+    target = manager.target_for("pirate")
+    assert target.name == "pirate:latest" and target.system == "You are a pirate. Answer like a pirate."
+    engine = manager.engine_for("pirate")
+    assert engine.model_path == starter_path and engine.adapter is None
+    assert manager.engine_for("smollm2:135m") is engine  # same file, same adapter: one engine

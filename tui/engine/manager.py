@@ -9,7 +9,8 @@ import psutil
 
 from tui.engine.base import EngineError
 from tui.engine.llama import LlamaEngine
-from tui.models.library import Library, ModelEntry
+from tui.modelfile.personas import PersonaStore, RunTarget, resolve_target
+from tui.models.library import Library
 
 # Keep this much RAM free beyond a model's file size when deciding to unload others.
 HEADROOM_BYTES = 512 * 1024 * 1024
@@ -18,26 +19,37 @@ HEADROOM_BYTES = 512 * 1024 * 1024
 class EngineManager:
     """Hands out the engine for a model name; several models may stay loaded side by side."""
 
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: Library, personas: PersonaStore | None = None) -> None:
         self.library = library
+        self.personas = personas
         self._engines: OrderedDict[str, LlamaEngine] = OrderedDict()
         self._lock = threading.Lock()
 
-    def entry_for(self, model_name: str) -> ModelEntry:
-        """The usable library entry for a name; raises ModelNotFound or EngineError."""
-        entry = self.library.resolve(model_name)
+    def target_for(self, model_name: str) -> RunTarget:
+        """What a name runs (a persona's layers over its base, or a plain model).
+
+        Raises ModelNotFound, PersonaError, or EngineError for a file that cannot be used.
+        """
+        if self.personas is not None:
+            target = resolve_target(model_name, self.library, self.personas)
+        else:
+            entry = self.library.resolve(model_name)
+            target = RunTarget(entry.name, entry)
+        entry = target.entry
         if not entry.usable:
             raise EngineError(f"model '{entry.name}' cannot be used: {entry.problem} ({entry.path})")
-        return entry
+        return target
 
     def engine_for(self, model_name: str) -> LlamaEngine:
-        """The engine for `model_name`, most recently used first; frees memory for it if needed."""
-        entry = self.entry_for(model_name)
-        key = str(entry.path)
+        """The engine for `model_name` (a persona runs its base model with its adapter), most
+        recently used first; frees memory for it if needed."""
+        target = self.target_for(model_name)
+        entry = target.entry
+        key = f"{entry.path}|{target.adapter or ''}"
         with self._lock:
             engine = self._engines.get(key)
             if engine is None:
-                engine = self._engines[key] = LlamaEngine(entry.path, name=entry.name)
+                engine = self._engines[key] = LlamaEngine(entry.path, name=entry.name, adapter=target.adapter)
                 self._make_room(entry.size, keep=engine)
             self._engines.move_to_end(key)
             return engine

@@ -116,7 +116,9 @@ class ChatScreen(SessionsScreen):
                 view.set_model(model)
                 self.notify(f"This session now uses {model}.")
 
-        picker = ModelPicker(self.whirr.library, view.session.model, view.data.options.num_ctx)
+        picker = ModelPicker(
+            self.whirr.library, view.session.model, view.data.options.num_ctx, personas=self.whirr.personas
+        )
         self.app.push_screen(picker, done)
 
     # -- answers -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The model picker (Ctrl+O): local models with their size and whether they fit in memory.
+"""The model picker (Ctrl+O): personas, and local models with their size and whether they fit in memory.
 
 The library is read in a thread (it may read GGUF headers); broken files are listed, greyed
 out, with their problem.
@@ -16,6 +16,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from tui.commands.models import human_size
+from tui.modelfile.personas import Persona, PersonaStore
 from tui.models.library import Library, ModelEntry
 from tui.screens.dialogs import Dialog
 
@@ -48,6 +49,15 @@ def model_line(entry: ModelEntry, num_ctx: int, available: int, current: str) ->
     return text
 
 
+def persona_line(persona: Persona, current: str) -> Text:
+    """One persona row of the picker."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("● " if persona.name == current else "  ", style="bold")
+    text.append(f"{persona.name:<28} ", style="bold")
+    text.append(f"persona of {persona.base}", style="dim")
+    return text
+
+
 class ModelPicker(Dialog[str | None]):
     """Choose the model for the session; Enter picks, Escape keeps the current one."""
 
@@ -56,11 +66,19 @@ class ModelPicker(Dialog[str | None]):
     ModelPicker OptionList { height: auto; max-height: 16; border: none; padding: 0; &:focus { border: none; } }
     """
 
-    def __init__(self, library: Library, current: str, num_ctx: int, available_memory: int | None = None) -> None:
+    def __init__(
+        self,
+        library: Library,
+        current: str,
+        num_ctx: int,
+        available_memory: int | None = None,
+        personas: PersonaStore | None = None,
+    ) -> None:
         """`available_memory` (bytes) defaults to what the system has free now."""
         super().__init__()
         self._library, self._current, self._num_ctx = library, current, num_ctx
         self._available = available_memory
+        self._personas = personas
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as box:
@@ -74,8 +92,10 @@ class ModelPicker(Dialog[str | None]):
 
     async def _fill(self) -> None:
         entries = await asyncio.to_thread(self._library.list)
+        personas = await asyncio.to_thread(self._personas.list) if self._personas is not None else []
         available = self._available if self._available is not None else psutil.virtual_memory().available
         options = self.query_one(OptionList)
+        options.add_options(Option(persona_line(p, self._current), id=p.name) for p in personas)
         options.add_options(
             Option(model_line(e, self._num_ctx, available, self._current), id=e.name, disabled=not e.usable)
             for e in entries
@@ -85,7 +105,7 @@ class ModelPicker(Dialog[str | None]):
             status.update("No models found. Add GGUF files to whirr's models folder.")
             return
         status.update(f"{len(entries)} model{'s' if len(entries) != 1 else ''} · {human_size(available)} memory free · context {self._num_ctx:,} tokens")
-        names = [e.name for e in entries]
+        names = [p.name for p in personas] + [e.name for e in entries]
         options.highlighted = names.index(self._current) if self._current in names else 0
         options.focus()
 

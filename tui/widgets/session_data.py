@@ -11,6 +11,7 @@ from typing import Any
 
 from tui.engine.base import Message, Stats
 from tui.engine.options import Options, options_from_parameters
+from tui.modelfile.personas import RunTarget
 from tui.store.db import Database
 from tui.store.records import Session, StoredMessage
 
@@ -117,3 +118,23 @@ def history_for(data: SessionData) -> tuple[list[Message], list[int]]:
     system = data.session.system
     messages = ([Message("system", system)] if system else []) + [m for _, m in picked]
     return messages, [index for index, _ in picked]
+
+
+def with_persona(
+    messages: list[Message], indices: list[int], data: SessionData, target: RunTarget | None
+) -> tuple[list[Message], list[int], Options, str | None]:
+    """Apply a persona to a conversation: its system prompt when the session has none, its
+    few-shot MESSAGEs before the history, its parameters under the session's own, its template.
+
+    Returns the messages, their session indices (few-shot ones map to the first real message),
+    the options and the template.
+    """
+    if target is None:
+        return messages, indices, data.options, None
+    system = messages[:1] if messages and messages[0].role == "system" else []
+    history = messages[len(system):]
+    if not system and target.system:
+        system = [Message("system", target.system)]
+    first = indices[0] if indices else 0
+    options = options_from_parameters(data.session.options, base=target.options(Options()))
+    return [*system, *target.messages, *history], [first] * len(target.messages) + indices, options, target.template

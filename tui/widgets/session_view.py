@@ -25,7 +25,7 @@ from tui.store.records import DatabaseError, Session
 from tui.ui_state import auto_title
 from tui.widgets.message import AnswerMessage, UserMessage
 from tui.widgets.prompt import PromptArea
-from tui.widgets.session_data import SessionData, history_for
+from tui.widgets.session_data import SessionData, history_for, with_persona
 from tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -150,6 +150,8 @@ class SessionView(Vertical):
     async def ask(self) -> None:
         """Answer the conversation as it stands."""
         messages, indices = await asyncio.to_thread(history_for, self.data)
+        persona = await asyncio.to_thread(cast("WhirrApp", self.app).persona_target, self.session.model)
+        messages, indices, options, template = with_persona(messages, indices, self.data, persona)
         try:
             answer_id = self.data.start_answer()
         except DatabaseError as error:
@@ -161,7 +163,7 @@ class SessionView(Vertical):
         transcript.scroll_end(animate=False)
         self.streaming, self.rate = True, None
         self._changed()
-        request = ChatRequest(messages=messages, options=self.data.options, conversation_id=str(self.session.id))
+        request = ChatRequest(messages, options, template=template, conversation_id=str(self.session.id))
         self.run_worker(self._answer(request, indices, widget), group="answer", exclusive=True)
 
     async def _answer(self, request: ChatRequest, indices: list[int], widget: AnswerMessage) -> None:

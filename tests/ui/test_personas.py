@@ -1,0 +1,65 @@
+"""Personas in chat sessions: listed in the model picker, and applied to the next answer."""
+
+from __future__ import annotations
+
+from textual.widgets import OptionList
+
+from tests.ui.conftest import AppFactory, active_view, send, settle
+from tui.engine.base import Message
+from tui.modelfile import parse
+from tui.modelfile.personas import PersonaStore
+from tui.paths import resolve_paths
+from tui.screens.model_picker import ModelPicker
+
+PIRATE = '''FROM smollm2:135m
+PARAMETER temperature 0.3
+SYSTEM You are a pirate.
+MESSAGE user Hello
+MESSAGE assistant Arr!
+TEMPLATE """{{ .System }} {{ .Prompt }}"""
+'''
+
+
+async def test_a_persona_is_picked_and_shapes_the_request(make_app: AppFactory) -> None:
+    PersonaStore(resolve_paths()).save("pirate", parse(PIRATE))
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await send(pilot, "first")
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, ModelPicker)
+        for _ in range(100):
+            if picker.query_one(OptionList).option_count:
+                break
+            await pilot.pause(0.05)
+        options = picker.query_one(OptionList)
+        first = options.get_option_at_index(0)
+        assert first.id == "pirate:latest" and "persona of smollm2:135m" in str(first.prompt)
+        options.highlighted = 0
+        await pilot.press("enter")
+        await settle(pilot)
+        view = active_view(app)
+        assert view.session.model == "pirate:latest"
+        await send(pilot, "who are you?")
+        request = app.engines.engine_for("pirate:latest").requests[-1]
+        assert request.messages[:3] == [
+            Message("system", "You are a pirate."), Message("user", "Hello"), Message("assistant", "Arr!")
+        ]
+        assert request.messages[-1] == Message("user", "who are you?")
+        assert request.options.temperature == 0.3
+        assert request.template == "{{ .System }} {{ .Prompt }}"
+
+
+async def test_the_sessions_own_system_prompt_wins_over_the_personas(make_app: AppFactory) -> None:
+    PersonaStore(resolve_paths()).save("pirate", parse(PIRATE))
+    app = make_app()
+    async with app.run_test() as pilot:
+        view = active_view(app)
+        view.set_model("pirate:latest")
+        view.set_settings("Be a parrot.", view.data.options)
+        await settle(pilot)
+        await send(pilot, "hi")
+        request = app.engines.engine_for("pirate:latest").requests[-1]
+        assert request.messages[0] == Message("system", "Be a parrot.")
+        assert request.messages[1:3] == [Message("user", "Hello"), Message("assistant", "Arr!")]
