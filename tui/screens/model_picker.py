@@ -104,7 +104,10 @@ class ModelPicker(Dialog[str | None]):
         if not entries:
             status.update("No models found. Add GGUF files to whirr's models folder.")
             return
-        status.update(f"{len(entries)} model{'s' if len(entries) != 1 else ''} · {human_size(available)} memory free · context {self._num_ctx:,} tokens")
+        counts = f"{len(entries)} model{'s' if len(entries) != 1 else ''}"
+        if personas:
+            counts += f", {len(personas)} persona{'s' if len(personas) != 1 else ''}"
+        status.update(f"{counts} · {human_size(available)} memory free · context {self._num_ctx:,} tokens")
         names = [p.name for p in personas] + [e.name for e in entries]
         options.highlighted = names.index(self._current) if self._current in names else 0
         options.focus()
