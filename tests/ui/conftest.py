@@ -11,10 +11,12 @@ import pytest
 from rich.console import Console
 from textual import events
 from textual.pilot import Pilot
+from textual.widgets import OptionList
 
 from tui.app import WhirrApp
 from tui.engine.synthetic import Reply, SyntheticEngine, SyntheticEngines, echo_reply
 from tui.screens.chat import ChatScreen
+from tui.screens.model_picker import ModelPicker
 from tui.widgets.prompt import PromptArea
 from tui.widgets.session_view import SessionView
 
@@ -80,6 +82,20 @@ async def press_now(pilot: Pilot, *keys: str) -> None:
         character = {"enter": "\r", "escape": "\x1b"}.get(key, key if len(key) == 1 else None)
         driver.send_message(events.Key(key, character))
         await asyncio.sleep(0.01)
+
+
+async def open_model_picker(pilot: Pilot) -> OptionList:
+    """Press Ctrl+O and wait until the picker has read the library; returns its option list."""
+    await pilot.press("ctrl+o")
+    await pilot.pause()
+    picker = pilot.app.screen
+    assert isinstance(picker, ModelPicker)
+    options = picker.query_one(OptionList)
+    for _ in range(100):
+        if options.option_count:
+            break
+        await pilot.pause(0.05)
+    return options
 
 
 async def send(pilot: Pilot, text: str, timeout: float = 10.0) -> None:

@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from textual.widgets import OptionList
 
-from tests.ui.conftest import AppFactory, active_view, chat_screen, screen_text, send, settle
+from tests.ui.conftest import AppFactory, active_view, chat_screen, open_model_picker, screen_text, send, settle
 from tui.app import WhirrApp
 from tui.config import Config, load_config, save_config
 from tui.paths import resolve_paths
@@ -137,15 +136,7 @@ async def test_the_model_picker_lists_models_and_switches_the_session(make_app: 
     app = make_app()
     async with app.run_test(size=(120, 30)) as pilot:
         await send(pilot, "keep this")
-        await pilot.press("ctrl+o")
-        await pilot.pause()
-        picker = app.screen
-        assert isinstance(picker, ModelPicker)
-        for _ in range(100):
-            if picker.query_one(OptionList).option_count:
-                break
-            await pilot.pause(0.05)
-        options = picker.query_one(OptionList)
+        options = await open_model_picker(pilot)
         names = [options.get_option_at_index(i).id for i in range(options.option_count)]
         assert names == ["broken-7b:q4_0", "smollm2:135m"]
         assert options.get_option_at_index(0).disabled

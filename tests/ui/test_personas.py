@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from textual.widgets import OptionList
-
-from tests.ui.conftest import AppFactory, active_view, send, settle
+from tests.ui.conftest import AppFactory, active_view, open_model_picker, send, settle
 from tui.engine.base import Message
 from tui.modelfile import parse
 from tui.modelfile.personas import PersonaStore
 from tui.paths import resolve_paths
-from tui.screens.model_picker import ModelPicker
 
 PIRATE = '''FROM smollm2:135m
 PARAMETER temperature 0.3
@@ -25,15 +22,7 @@ async def test_a_persona_is_picked_and_shapes_the_request(make_app: AppFactory) 
     app = make_app()
     async with app.run_test(size=(120, 30)) as pilot:
         await send(pilot, "first")
-        await pilot.press("ctrl+o")
-        await pilot.pause()
-        picker = app.screen
-        assert isinstance(picker, ModelPicker)
-        for _ in range(100):
-            if picker.query_one(OptionList).option_count:
-                break
-            await pilot.pause(0.05)
-        options = picker.query_one(OptionList)
+        options = await open_model_picker(pilot)
         first = options.get_option_at_index(0)
         assert first.id == "pirate:latest" and "persona of smollm2:135m" in str(first.prompt)
         options.highlighted = 0
