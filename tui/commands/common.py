@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -14,8 +13,10 @@ from tui.config import Config, load_config
 from tui.engine.options import Options
 from tui.paths import Paths, resolve_paths
 
+from tui.engine.base import ChatEvent, DoneEvent, EventSink, TokenEvent
+
 if TYPE_CHECKING:
-    from tui.engine.base import ChatRequest, DoneEvent
+    from tui.engine.base import ChatRequest
     from tui.engine.llama import LlamaEngine
     from tui.modelfile.personas import PersonaStore, RunTarget
     from tui.models.library import Library
@@ -110,28 +111,22 @@ def options_from_flags(args: argparse.Namespace, base: Options) -> Options:
     return base.updated(**{k: v for k, v in changes.items() if v is not None})
 
 
-class _PrintingSink:
+class _PrintingSink(EventSink):
     """Receives one answer's events on the calling thread and passes text on as it comes."""
 
     def __init__(self, on_text: Callable[[str], None]) -> None:
-        self.cancel_event = threading.Event()
+        super().__init__()
         self.on_text = on_text
-        self.done: "DoneEvent | None" = None
+        self.done: DoneEvent | None = None
 
-    @property
-    def cancelled(self) -> bool:
-        return self.cancel_event.is_set()
-
-    def put(self, event: object) -> None:
-        from tui.engine.base import DoneEvent, TokenEvent
-
+    def put(self, event: ChatEvent) -> None:
         if isinstance(event, TokenEvent):
             self.on_text(event.text)
         elif isinstance(event, DoneEvent):
             self.done = event
 
 
-def answer(engine: "LlamaEngine", request: "ChatRequest", on_text: Callable[[str], None]) -> "DoneEvent":
+def answer(engine: "LlamaEngine", request: "ChatRequest", on_text: Callable[[str], None]) -> DoneEvent:
     """Run one answer on this (main) thread, passing text to `on_text` as it arrives.
 
     Ctrl+C cancels the answer (within one token, or during prompt evaluation) instead of
@@ -139,7 +134,7 @@ def answer(engine: "LlamaEngine", request: "ChatRequest", on_text: Callable[[str
     partial text.
     """
     sink = _PrintingSink(on_text)
-    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: sink.cancel_event.set())
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: sink.cancel())
     try:
         engine.answer_here(request, sink)
     finally:

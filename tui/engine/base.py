@@ -116,25 +116,30 @@ class Engine(Protocol):
         ...
 
 
-class EventSink(Protocol):
-    """Where an engine delivers one answer's events, and how it learns of a cancel."""
+class EventSink:
+    """Where an engine delivers one answer's events, and the flag that tells it to stop.
 
-    @property
-    def cancel_event(self) -> threading.Event:
-        """Set when the answer should stop."""
-        ...
+    Subclasses implement `put()`; the cancel flag is shared by every kind of sink.
+    """
+
+    def __init__(self) -> None:
+        self.cancel_event = threading.Event()
 
     @property
     def cancelled(self) -> bool:
-        """True once cancelled."""
-        ...
+        """True once `cancel()` was called."""
+        return self.cancel_event.is_set()
+
+    def cancel(self) -> None:
+        """Ask the producer to stop; a DoneEvent with finish reason 'cancelled' follows."""
+        self.cancel_event.set()
 
     def put(self, event: ChatEvent) -> None:
-        """Deliver an event (never blocks)."""
-        ...
+        """Deliver an event; must never block the producer."""
+        raise NotImplementedError
 
 
-class ChatStream:
+class ChatStream(EventSink):
     """An async stream of one answer's events, fed from a worker thread.
 
     The producer never waits for the consumer: events queue without bound. The producer
@@ -142,24 +147,10 @@ class ChatStream:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[ChatEvent] = asyncio.Queue()
-        self._cancel = threading.Event()
         self._done = False
-
-    @property
-    def cancelled(self) -> bool:
-        """True once `cancel()` was called."""
-        return self._cancel.is_set()
-
-    @property
-    def cancel_event(self) -> threading.Event:
-        """Set when the consumer cancels; producers may wait on or poll it."""
-        return self._cancel
-
-    def cancel(self) -> None:
-        """Ask the producer to stop; a DoneEvent with finish reason 'cancelled' follows."""
-        self._cancel.set()
 
     def put(self, event: ChatEvent) -> None:
         """Hand an event to the consumer (thread-safe)."""

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tui.engine.base import ChatRequest, DoneEvent, Message, TokenEvent
+from tui.engine.base import ChatEvent, ChatRequest, DoneEvent, EventSink, Message, TokenEvent
 from tui.engine.llama import LlamaEngine
 from tui.engine.llama_runtime import sampling_arguments
 from tui.engine.options import Options
@@ -79,16 +78,15 @@ class PathResult:
     energy_method: str | None
 
 
-class _TimingSink:
+class _TimingSink(EventSink):
     """Records when each token's text arrives, on the thread that generates it."""
 
     def __init__(self, run: Run, started: float) -> None:
+        super().__init__()
         self.run, self.started = run, started
-        self.cancel_event = threading.Event()
-        self.cancelled = False
         self.error = ""
 
-    def put(self, event: object) -> None:
+    def put(self, event: ChatEvent) -> None:
         if isinstance(event, TokenEvent):
             self.run.arrived(event.tokens, time.perf_counter() - self.started)
         elif isinstance(event, DoneEvent):

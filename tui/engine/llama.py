@@ -99,14 +99,6 @@ class LlamaEngine:
         stream.run_in_thread(lambda s: self.answer_here(request, s), name=f"whirr-llama-{self.name}")
         return stream
 
-    def answer_here(self, request: ChatRequest, sink: EventSink) -> None:
-        """Answer on the calling thread, delivering events to `sink` (the last is a DoneEvent).
-
-        The CLI calls this on its main thread: with an OpenMP build of llama.cpp, its worker
-        threads run about a third faster when the main thread drives them (README, Performance).
-        """
-        self._answer(request, sink)
-
     def load(self, options: Options) -> float:
         """Load (or reload for new load-time options) now; returns seconds spent. Blocking."""
         with self._lock:
@@ -130,9 +122,12 @@ class LlamaEngine:
             if self._loaded is not None:
                 self._loaded.llm.reset()
 
-    # -- worker thread -------------------------------------------------------------------
+    def answer_here(self, request: ChatRequest, stream: EventSink) -> None:
+        """Answer on the calling thread, delivering events to `stream` (the last is a DoneEvent).
 
-    def _answer(self, request: ChatRequest, stream: EventSink) -> None:
+        The CLI calls this on its main thread: with an OpenMP build of llama.cpp, its worker
+        threads run about a third faster when the main thread drives them (README, Performance).
+        """
         started = time.perf_counter()
         stats = Stats()
         assembler = TextAssembler(request.options.stop)
