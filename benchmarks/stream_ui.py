@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/stream_ui.py stream     # or: open, launch
 
 stream  A synthetic engine streams a code-heavy answer at 2,000 tokens/s into the real app
-        (headless, 120x40). Reported: how many tokens reached the answer widget and how soon
+        (headless; 120x40 with the meters panel off, then on; 80x24). Reported: how many tokens reached the answer widget and how soon
         after the stream ended the last one was on screen; event-loop lag (a 10 ms timer's
         delay, p50/p95/max); and key echo latency: keys sent through the driver every 50 ms
         during the stream, timed until the prompt's text changed.
@@ -64,12 +64,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))] if ordered else 0.0
 
 
-async def bench_stream(rate: float = 2000.0, sections: int = 60, size: tuple[int, int] = (120, 40)) -> dict[str, float]:
-    """Stream a code-heavy answer at `rate` tokens/s; measure lag and key echo."""
+async def bench_stream(
+    rate: float = 2000.0, sections: int = 60, size: tuple[int, int] = (120, 40), meters: bool = False
+) -> dict[str, float]:
+    """Stream a code-heavy answer at `rate` tokens/s; measure lag and key echo. The app samples
+    the machine either way; `meters` shows the panel (refreshed 4 times a second) or hides it."""
     from textual import events
     from textual.widgets import TextArea
 
     from tui.app import WhirrApp
+    from tui.config import Config, save_config
+    from tui.paths import resolve_paths
     from tui.engine.synthetic import SyntheticEngine, SyntheticEngines, split_tokens
     from tui.widgets.message import AnswerMessage
 
@@ -82,6 +87,7 @@ async def bench_stream(rate: float = 2000.0, sections: int = 60, size: tuple[int
         if isinstance(message, TextArea.Changed) and len(echoes) < len(sent_at):
             echoes.append(time.perf_counter() - sent_at[len(echoes)])
 
+    save_config(Config(meters_panel="on" if meters else "off"), resolve_paths())
     engines = SyntheticEngines(lambda name: SyntheticEngine(reply, tokens_per_second=rate, name=name))
     app = WhirrApp(engines=engines)
     async with app.run_test(size=size, message_hook=hook) as pilot:
@@ -106,6 +112,7 @@ async def bench_stream(rate: float = 2000.0, sections: int = 60, size: tuple[int
         stop()
         shown = answer.text
     return {
+        "meters": "on" if meters else "off",
         "tokens": tokens,
         "rate": rate,
         "complete": float(shown == reply),
@@ -238,8 +245,8 @@ def main(argv: list[str]) -> int:
         os.environ["WHIRR_HOME"] = home
         for name in which:
             if name == "stream":
-                for size in ((120, 40), (80, 24)):
-                    print(f"stream {size[0]}x{size[1]}:", _fmt(asyncio.run(bench_stream(size=size))))
+                for size, meters in (((120, 40), False), ((120, 40), True), ((80, 24), False)):
+                    print(f"stream {size[0]}x{size[1]}:", _fmt(asyncio.run(bench_stream(size=size, meters=meters))))
             elif name == "open":
                 print("open:", _fmt(asyncio.run(bench_open())))
             elif name == "launch":

@@ -53,7 +53,7 @@ def test_whirr_home_relocates_every_path(whirr_home: Path) -> None:
 
 def test_config_round_trip(whirr_home: Path) -> None:
     paths = resolve_paths()
-    config = Config(default_model="other:latest", model_dirs=["/models"])
+    config = Config(default_model="other:latest", model_dirs=["/models"], meters_panel="off")
     config.options = config.options.updated(temperature=0.2, stop=("###",))
     config.energy.co2_g_per_kwh = 300
     save_config(config, paths)
@@ -62,7 +62,7 @@ def test_config_round_trip(whirr_home: Path) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    ["not = [toml", "options = 3", "[options]\ntop_k = 'many'", "[options]\nbogus = 1", "mystery = 1", b"\xff\xfe"],
+    ["not = [toml", "options = 3", "meters_panel = 'sometimes'", "[options]\ntop_k = 'many'", "[options]\nbogus = 1", "mystery = 1", b"\xff\xfe"],
 )
 def test_bad_config_is_moved_aside_and_defaults_used(whirr_home: Path, content: str | bytes) -> None:
     paths = resolve_paths()

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from tui.config import load_config, save_config
+from tui.meters import EnergyMeter, Probe, Sampler
 from tui.modelfile.personas import PersonaStore, RunTarget, resolve_target
 from tui.models.library import Library
 from tui.paths import Paths, resolve_paths
@@ -56,8 +57,12 @@ class WhirrApp(App[None]):
     TITLE = "whirr"
     BINDINGS = [binding(a) for a in APP_ACTIONS]
 
-    def __init__(self, paths: Paths | None = None, engines: EngineSource | None = None) -> None:
-        """`engines` defaults to the in-process llama.cpp engines, created on first use."""
+    def __init__(
+        self, paths: Paths | None = None, engines: EngineSource | None = None, sampler: Sampler | None = None
+    ) -> None:
+        """`engines` defaults to the in-process llama.cpp engines, created on first use;
+        `sampler` to the machine's own, started after the first frame. A sampler passed in is
+        left to its owner to start and stop (a test records readings into it)."""
         super().__init__()
         self.paths = paths or resolve_paths()
         self.config, self.startup_warnings = load_config(self.paths)
@@ -65,6 +70,9 @@ class WhirrApp(App[None]):
         self.personas = PersonaStore(self.paths)
         self._engines = engines
         self._engines_lock = threading.Lock()
+        self.sampler = sampler
+        self._owns_sampler = sampler is None
+        self.energy_meter: EnergyMeter | None = None if sampler is None else EnergyMeter(sampler, self.config.energy)
         self._rich_theme_pushed = False
         self._apply_themes()
         self._apply_keymap(self.config.keys)
@@ -101,10 +109,24 @@ class WhirrApp(App[None]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(_settle_garbage_collector)
+        if self._owns_sampler:
+            self.call_after_refresh(self.run_worker, self._start_meters, thread=True, group="meters")
         self._push_markdown_styles(self.current_theme)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         for warning in self.startup_warnings:
             self.notify(warning, severity="warning", timeout=10)
+
+    def _start_meters(self) -> None:
+        """Find the machine's sources (NVML may take a moment) and start sampling them."""
+        sampler = Sampler(Probe.detect(self.config.energy.cpu_tdp_watts))
+        sampler.start()
+        self.energy_meter = EnergyMeter(sampler, self.config.energy)
+        self.sampler = sampler
+
+    def on_unmount(self) -> None:
+        if self._owns_sampler and self.sampler is not None:
+            self.sampler.stop()
+            self.sampler.probe.close()
 
     # -- engines -------------------------------------------------------------------------------
 
@@ -143,10 +165,14 @@ class WhirrApp(App[None]):
                 screen.rerender()
         if theme.name != self.config.theme:
             self.config.theme = theme.name
-            try:
-                save_config(self.config, self.paths)
-            except OSError as error:
-                self.notify(f"could not save the theme choice: {error.strerror}", severity="warning")
+            self.save_settings("the theme choice")
+
+    def save_settings(self, what: str) -> None:
+        """Write the config after a choice made in the app; a failure is reported, not raised."""
+        try:
+            save_config(self.config, self.paths)
+        except OSError as error:
+            self.notify(f"could not save {what}: {error.strerror}", severity="warning")
 
     # -- palette, clipboard, export ------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from tui.engine.options import OPTION_FIELDS, Options, option_type
 from tui.paths import Paths
 
 STARTER_MODEL = "smollm2:135m"
+METERS_PANEL_CHOICES = ("auto", "on", "off")
+"""auto: the meters panel shows when the terminal is at least 120 columns wide."""
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Config:
     default_model: str = STARTER_MODEL
     system: str = ""
     theme: str = "whirr-dark"
+    meters_panel: str = "auto"
     model_dirs: list[str] = field(default_factory=list)
     options: Options = field(default_factory=Options)
     energy: EnergySettings = field(default_factory=EnergySettings)
@@ -92,6 +95,8 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     options = _options_from_table(_table(data, "options"))
     energy = _dataclass_from_table(EnergySettings, _table(data, "energy"), " in [energy]")
     config = _dataclass_from_table(Config, data, "")
+    if config.meters_panel not in METERS_PANEL_CHOICES:
+        raise ConfigError(f"setting 'meters_panel' must be one of {', '.join(METERS_PANEL_CHOICES)}")
     config.options = options
     config.energy = energy
     return config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -21,7 +22,8 @@ def fill(db: Database) -> int:
     session = db.create_session("Volcano facts", "smollm2:135m", system="Answer in one sentence.", options={"temperature": 0.0})
     db.add_message(session.id, "user", "What is a volcano?")
     answer = db.start_answer(session.id)
-    db.finish_answer(answer, "A volcano is an opening in the crust.", "stop", Stats(eval_count=9, eval_duration=0.25, total_duration=0.5))
+    measured = {**dataclasses.asdict(Stats(eval_count=9, eval_duration=0.25, total_duration=0.5)), "energy_j": 2.46, "co2_g": 0.000325}
+    db.finish_answer(answer, "A volcano is an opening in the crust.", "stop", measured)
     db.add_message(session.id, "user", "Name one.")
     stopped = db.start_answer(session.id)
     db.finish_answer(stopped, "Etna", "cancelled", Stats(eval_count=1, finish_reason="cancelled"))
@@ -38,7 +40,7 @@ def test_markdown_has_the_settings_each_message_under_its_role_and_answer_stats(
     assert "## System prompt\n\nAnswer in one sentence.\n" in text
     blocks = text.split("### ")[1:]
     assert [block.split("\n", 1)[0] for block in blocks] == ["User", "Assistant", "User", "Assistant", "Assistant"]
-    assert "A volcano is an opening in the crust.\n\n*9 tokens · 36.0 tok/s · 0.50 s*" in blocks[1]
+    assert "A volcano is an opening in the crust.\n\n*9 tokens · 36.0 tok/s · 0.50 s · 2.46 J, 325 µg CO2e*" in blocks[1]
     assert blocks[3].rstrip().endswith("*1 token · stopped*")
     assert "*(no text)*" in blocks[4] and "*error: model file missing*" in blocks[4]
     db.close()

@@ -8,6 +8,7 @@ from tests.ui.conftest import active_view, chat_screen, screen_text, send, settl
 from tui.app import WhirrApp
 from tui.config import Config, save_config
 from tui.engine.options import Options
+from tui.meters import AnswerEnergy, format_joules
 from tui.paths import resolve_paths
 from tui.widgets.message import AnswerMessage, ContextMarker
 from tui.widgets.status_line import StatusLine
@@ -18,8 +19,8 @@ LIMIT = 180.0  # seconds; a loaded 2-core machine can be slow
 
 async def test_a_chat_with_the_starter_model(whirr_home: Path, starter_path: Path) -> None:
     save_config(Config(options=GREEDY), resolve_paths())
-    app = WhirrApp()
-    async with app.run_test(size=(100, 30)) as pilot:
+    app = WhirrApp()  # with this machine's own meters, started after the first frame
+    async with app.run_test(size=(140, 30)) as pilot:
         await settle(pilot, timeout=LIMIT)
         await send(pilot, "What is the capital of France?", timeout=LIMIT)
         await settle(pilot, timeout=LIMIT)
@@ -34,6 +35,17 @@ async def test_a_chat_with_the_starter_model(whirr_home: Path, starter_path: Pat
         status = chat_screen(app).query_one(StatusLine).status
         assert status.context_used is not None and status.context_used > 10
         assert f"ctx {status.context_used:,}/4,096" in screen_text(app)
+        # What the answer cost, measured while the real model ran, stored and shown in the panel.
+        energy = AnswerEnergy.from_stats(stored[-1].stats)
+        assert energy is not None and energy.tokens == stored[-1].stats["eval_count"]
+        assert energy.cpu_s > 0 and energy.whirr_j > 0 and energy.co2_g > 0
+        assert stored[-1].stats["energy_j"] == energy.whirr_j
+        assert app.db.session_totals(view.session.id)["energy_j"] == energy.whirr_j
+        for _ in range(50):
+            if format_joules(energy.whirr_j) in screen_text(app):
+                break
+            await pilot.pause(0.05)
+        assert f"{format_joules(energy.whirr_j)} · " in screen_text(app)
 
 
 async def test_the_transcript_marks_where_the_models_view_begins(whirr_home: Path, starter_path: Path) -> None:

@@ -159,3 +159,15 @@ def test_missing_model_notice(whirr_home, snap_compare) -> None:  # noqa: ANN001
     app.animation_level = "none"
     app.db.create_session("Old chat", "gone:7b", system="", options=Options(), persona=None)
     assert snap_compare(app, run_before=ready)
+
+
+def test_meters_panel_at_140_columns(make_app: AppFactory, snap_compare) -> None:  # noqa: ANN001
+    from tests.ui.test_meters_panel import seeded_with_energy
+
+    assert snap_compare(seeded_with_energy(make_app), terminal_size=(140, 40), run_before=ready)
+
+
+def test_meters_panel_toggled_on_at_80_columns(make_app: AppFactory, snap_compare) -> None:  # noqa: ANN001
+    from tests.ui.test_meters_panel import seeded_with_energy
+
+    assert snap_compare(seeded_with_energy(make_app), terminal_size=(80, 24), run_before=pressing("f5"))

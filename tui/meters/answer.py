@@ -100,6 +100,29 @@ class AnswerEnergy:
         """A JSON-ready dict of the stored fields (derived figures are recomputed on load)."""
         return asdict(self)
 
+    def stats_fields(self) -> dict[str, Any]:
+        """What an answer's stored statistics gain: the headline figures as flat numbers (so a
+        store can sum them per session) and the whole record under "energy"."""
+        return {
+            "energy_j": self.whirr_j,
+            "machine_energy_j": self.machine_j,
+            "co2_g": self.co2_g,
+            "cost": self.cost,
+            "energy": self.to_dict(),
+        }
+
+    @classmethod
+    def from_stats(cls, stats: Mapping[str, Any]) -> AnswerEnergy | None:
+        """The energy record in an answer's stored statistics; None when there is none or it is
+        not readable (an answer from before the meters, or a damaged record)."""
+        record = stats.get("energy")
+        if not isinstance(record, Mapping):
+            return None
+        try:
+            return cls.from_dict(record)
+        except ValueError:
+            return None
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AnswerEnergy:
         """Rebuild from `to_dict()`'s output; raises ValueError when fields are missing or unknown."""

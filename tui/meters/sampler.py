@@ -72,6 +72,18 @@ class Sampler:
             if listener in self._listeners:
                 self._listeners.remove(listener)
 
+    def record(self, sample: Sample) -> None:
+        """Keep `sample` as the newest reading and hand it to the listeners (the sampling thread
+        calls this; a replay of recorded readings, such as a deterministic screenshot, may too)."""
+        with self._lock:
+            self._history.append(sample)
+            listeners = tuple(self._listeners)
+        for listener in listeners:
+            try:
+                listener(sample)
+            except Exception:
+                log.exception("meters listener %r failed", listener)
+
     def start(self) -> None:
         """Start sampling (the first Sample is taken at once); starting twice does nothing."""
         if self.running:
@@ -100,14 +112,7 @@ class Sampler:
         deadline = time.monotonic()
         while True:
             sample = self.probe.read(previous, tuple(psutil.cpu_percent(percpu=True, interval=None)))
-            with self._lock:
-                self._history.append(sample)
-                listeners = tuple(self._listeners)
-            for listener in listeners:
-                try:
-                    listener(sample)
-                except Exception:
-                    log.exception("meters listener %r failed", listener)
+            self.record(sample)
             previous = sample
             # Fixed-rate schedule; after a stall (suspend, heavy load) restart it instead of bursting.
             deadline += self.period

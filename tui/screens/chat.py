@@ -155,6 +155,10 @@ class ChatScreen(SessionsScreen):
 
     # -- finding, exporting, archiving ---------------------------------------------------------------
 
+    def action_toggle_meters(self) -> None:
+        """F5."""
+        self.toggle_meters()
+
     def action_search(self) -> None:
         """Ctrl+F."""
 

@@ -1,18 +1,21 @@
 """The layout of the chat screen and its bookkeeping: session tabs over the active session's
-view, the status line, the meters slot and the footer. The actions live in `chat.py`."""
+view, the status line, the meters panel and the footer. The actions live in `chat.py`."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
-from textual.containers import Container, Horizontal, Vertical
+from textual import events
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Tabs
 
 from tui.store.records import Session
+from tui.widgets.meters_panel import LiveAnswer, MetersPanel
 from tui.widgets.prompt import PromptArea
 from tui.widgets.session_data import SessionData
 from tui.widgets.session_tabs import SessionTabs, tab_id
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
     from tui.app import WhirrApp
 
 UNDO_SECONDS = 6.0
+METERS_MIN_WIDTH = 120  # "auto" shows the meters panel from this terminal width on
+METERS_EVERY = 0.25  # seconds between refreshes of the panel (the sampler reads at 4 Hz)
 
 
 def view_id(session_id: int) -> str:
@@ -45,7 +50,6 @@ class SessionsScreen(Screen):
     SessionsScreen #main { height: 1fr; }
     SessionsScreen #chat { width: 1fr; }
     SessionsScreen #sessions { height: 1fr; }
-    SessionsScreen #meters { width: auto; display: none; }
     """
 
     def __init__(self) -> None:
@@ -54,6 +58,7 @@ class SessionsScreen(Screen):
         self._undo_timer = None
         self._shown: dict[int, tuple[str, bool, bool]] = {}
         self._mounting = asyncio.Lock()
+        self._meters_shown_sample: object = None
 
     def compose(self) -> ComposeResult:
         yield SessionTabs(id="tabs")
@@ -61,10 +66,12 @@ class SessionsScreen(Screen):
             with Vertical(id="chat"):
                 yield ContentSwitcher(id="sessions")
                 yield StatusLine(id="status")
-            yield Container(id="meters")
+            yield MetersPanel(id="meters")
         yield Footer()
 
     async def on_mount(self) -> None:
+        self._place_meters(self.app.size.width)
+        self.set_interval(METERS_EVERY, self._refresh_meters)
         sessions = self.whirr.db.list_sessions(open_only=True) or [self.create_session()]
         tabs = self.query_one(SessionTabs)
         for session in sessions:
@@ -119,6 +126,7 @@ class SessionsScreen(Screen):
         view.query_one(PromptArea).focus()
         view.prepare_model()
         self.refresh_status()
+        self.refresh_totals()
         return view
 
     async def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
@@ -159,8 +167,12 @@ class SessionsScreen(Screen):
         # Sent every frame while streaming: touch the tab and the bindings only on real change.
         view = event.view
         shown = (view.session.title, view.streaming, view.editing is not None)
-        if self._shown.get(view.session.id) != shown:
+        before = self._shown.get(view.session.id)
+        if before != shown:
             self._shown[view.session.id] = shown
+            if view is self.view and (before is None or before[1] != view.streaming):
+                self._meters_shown_sample = None  # show the answer's state at once
+                self.refresh_totals()
             self.query_one(SessionTabs).set_title(view.session.id, view.session.title, busy=view.streaming)
             if view is self.view:
                 self.refresh_bindings()
@@ -184,6 +196,63 @@ class SessionsScreen(Screen):
                 problem="model unavailable" if view.problem else "",
             )
         )
+
+    # -- the meters panel --------------------------------------------------------------------
+
+    def _place_meters(self, width: int) -> None:
+        mode = self.whirr.config.meters_panel
+        panel = self.query_one(MetersPanel)
+        shown = mode == "on" or (mode == "auto" and width >= METERS_MIN_WIDTH)
+        if shown != panel.display:
+            panel.display = shown
+            self.refresh_totals()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._place_meters(event.size.width)
+
+    def toggle_meters(self) -> bool:
+        """Show or hide the meters panel (remembered in the config); returns whether it shows."""
+        panel = self.query_one(MetersPanel)
+        panel.display = not panel.display
+        self.whirr.config.meters_panel = "on" if panel.display else "off"
+        self.whirr.save_settings("the meters panel choice")
+        if panel.display:
+            self._meters_shown_sample = None
+            self._refresh_meters()
+            self.refresh_totals()
+        return panel.display
+
+    def _refresh_meters(self) -> None:
+        """The machine's latest reading and the answer being written (cheap: runs 4 times a second
+        while the panel shows; nothing is redrawn when no new reading arrived)."""
+        panel = self.query_one(MetersPanel)
+        sampler = self.whirr.sampler
+        view = self.view
+        if not panel.display or sampler is None:
+            return
+        latest = sampler.latest
+        if latest is not self._meters_shown_sample:
+            self._meters_shown_sample = latest
+            panel.show_machine(latest, sampler.history())
+            if view is not None and view.streaming:
+                live = view.measurement.live() if view.measurement is not None else None
+                panel.show_answer(LiveAnswer(view.rate, live), None)
+
+    def refresh_totals(self) -> None:
+        """Read the last answer's cost and the session and all-time totals (in a thread)."""
+        view = self.view
+        if view is not None and self.query_one(MetersPanel).display:
+            self.run_worker(partial(self._read_totals, view), group="totals", exclusive=True)
+
+    async def _read_totals(self, view: SessionView) -> None:
+        db = self.whirr.db
+        last = await asyncio.to_thread(view.data.last_answer_energy)
+        session = await asyncio.to_thread(db.session_totals, view.session.id)
+        everything = await asyncio.to_thread(db.session_totals)
+        if view is self.view and not view.streaming:
+            panel = self.query_one(MetersPanel)
+            panel.show_answer(None, last)
+            panel.show_totals(session, everything, self.whirr.config.energy.currency)
 
     async def on_prompt_area_submitted(self, event: PromptArea.Submitted) -> None:
         if self.view is not None:

@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+from tui.meters.units import format_co2, format_joules
 from tui.store.db import Database
 from tui.store.records import Session, StoredMessage
 
@@ -67,7 +68,7 @@ def stats_line(message: StoredMessage, session_model: str) -> str:
     if stats.get("total_duration"):
         parts.append(f"{stats['total_duration']:.2f} s")
     if stats.get("energy_j"):
-        parts.append(f"{stats['energy_j']:.1f} J")
+        parts.append(f"{format_joules(stats['energy_j'])}, {format_co2(stats.get('co2_g', 0.0))}")
     if message.state == "error":
         parts.append(f"error: {stats['error']}" if stats.get("error") else "error")
     elif message.state in _STATE_NOTES:

@@ -7,10 +7,12 @@ store spells things. Calls are small and quick (one row, or one page of rows).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from tui.engine.base import Message, Stats
 from tui.engine.options import Options, options_from_parameters
+from tui.meters.answer import AnswerEnergy
 from tui.modelfile.personas import RunTarget
 from tui.store.db import Database
 from tui.store.records import Session, StoredMessage
@@ -77,9 +79,28 @@ class SessionData:
         """Store the answer so far."""
         self.db.save_partial(message_id, text)
 
-    def finish_answer(self, message_id: int, text: str, state: str, stats: Stats) -> None:
-        """Store the final answer and its statistics (the store adds the model and options)."""
-        self.db.finish_answer(message_id, text, state, stats)
+    def finish_answer(
+        self, message_id: int, text: str, state: str, stats: Stats, energy: AnswerEnergy | None = None
+    ) -> None:
+        """Store the final answer and its statistics (the store adds the model and options),
+        with what it cost when it was measured."""
+        record = asdict(stats)
+        if energy is not None:
+            record.update(energy.stats_fields())
+        self.db.finish_answer(message_id, text, state, record)
+
+    def _last_answer(self) -> StoredMessage | None:
+        """The latest answer, when one of the last two messages is an answer."""
+        count = self.count()
+        for message in reversed(self.page(max(0, count - 2), 2)):
+            if message.role == "assistant":
+                return message
+        return None
+
+    def last_answer_energy(self) -> AnswerEnergy | None:
+        """The cost of the session's latest answer, if it was measured."""
+        last = self._last_answer()
+        return None if last is None else AnswerEnergy.from_stats(last.stats)
 
     def delete_message(self, message_id: int) -> None:
         """Delete one message."""
@@ -87,11 +108,8 @@ class SessionData:
 
     def view_start(self) -> int:
         """Where the model's view began for the latest answer (0: it saw everything)."""
-        count = self.count()
-        for message in reversed(self.page(max(0, count - 2), 2)):
-            if message.role == "assistant":
-                return int(message.stats.get("messages_dropped", 0))
-        return 0
+        last = self._last_answer()
+        return 0 if last is None else int(last.stats.get("messages_dropped", 0))
 
 
 def history_for(data: SessionData) -> tuple[list[Message], list[int]]:

@@ -21,6 +21,7 @@ from textual.widgets import Static
 
 from tui.engine.base import ChatRequest, ChatStream, DoneEvent, EngineError, Stats, StatusEvent, TokenEvent
 from tui.engine.options import Options
+from tui.meters import AnswerEnergy, Measurement
 from tui.store.records import DatabaseError, Session
 from tui.ui_state import auto_title
 from tui.widgets.message import AnswerMessage, UserMessage
@@ -62,6 +63,7 @@ class SessionView(Vertical):
         self.problem = ""
         self.activity = ""
         self.editing: int | None = None  # id of the user message being edited
+        self.measurement: Measurement | None = None  # the energy of the answer being written
         self._stream: ChatStream | None = None
         self._prepared_for: str | None = None
 
@@ -168,9 +170,12 @@ class SessionView(Vertical):
 
     async def _answer(self, request: ChatRequest, indices: list[int], widget: AnswerMessage) -> None:
         state, stats, text = "cancelled", Stats(finish_reason="cancelled"), None
+        energy: AnswerEnergy | None = None
+        meter = cast("WhirrApp", self.app).energy_meter
         try:
             engine = await asyncio.to_thread(self._engine_for, self.session.model)
             self.problem = ""
+            self.measurement = meter.start() if meter is not None else None
             self._stream = engine.chat(request)
             done = await self._pump(self._stream, widget)
             state, stats, text = done.stats.finish_reason, done.stats, done.text
@@ -181,9 +186,13 @@ class SessionView(Vertical):
             if self._stream is not None and text is None:
                 self._stream.cancel()  # the worker was cancelled: the app is closing
             self._stream = None
+            if self.measurement is not None:
+                energy = self.measurement.finish(stats.eval_count)
+                self.measurement = None
             # Stored as the session index where the model's view begins (older ones left out).
             stats = replace(stats, messages_dropped=_view_start(indices, stats.messages_dropped))
-            self._save(self.data.finish_answer, widget.message_id, widget.text if text is None else text, state, stats)
+            final_text = widget.text if text is None else text
+            self._save(self.data.finish_answer, widget.message_id, final_text, state, stats, energy)
             self.streaming, self.rate = False, None
         if stats.prompt_eval_count or stats.eval_count:
             self.context_used = stats.prompt_eval_count + stats.prompt_cached_count + stats.eval_count
