@@ -12,10 +12,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from textual import events, work
+from textual import events
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label
+from textual.worker import Worker, WorkerState
 
 from tui.commands.models import human_size
 from tui.models.fit import available_memory
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 Done = tuple[str, "str | None"]
 """What a library change reports: a message for the user and the model to highlight next."""
 
+LIST, CHANGE = "library-list", "library-change"  # worker groups
 ROW_ACTIONS = frozenset({"use", "set_default", "copy", "remove", "reveal_path"})
 
 
@@ -82,28 +84,33 @@ class LibraryScreen(Screen[str | None]):
     def action_refresh(self) -> None:
         """Read the library again (in a thread)."""
         self.query_one(ModelTable).loading = True
-        self._load()
+        self.run_worker(self._list, thread=True, exclusive=True, group=LIST, exit_on_error=False)
 
-    @work(thread=True, exclusive=True, group="library-list", exit_on_error=False)
-    def _load(self) -> None:
+    def _list(self) -> tuple[list[ModelRow], int]:
         options = self.whirr.config.options
         free = self._available if self._available is not None else available_memory(options.num_gpu)
-        try:
-            rows = build_rows(self.whirr.library, self.whirr.personas, options, free)
-        except OSError as error:
-            self.app.call_from_thread(self._failed, f"Could not read the model library: {error}")
+        return build_rows(self.whirr.library, self.whirr.personas, options, free), free
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Show what a listing found, or what a change did; report what failed."""
+        worker = event.worker
+        if worker.group not in (LIST, CHANGE) or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
             return
-        self.app.call_from_thread(self._loaded, rows, free)
-
-    def _failed(self, message: str) -> None:
-        self.query_one(ModelTable).loading = False
-        self.query_one("#library-status", Label).update(message)
-        self.notify(message, severity="error")
-
-    def _loaded(self, rows: list[ModelRow], free: int) -> None:
-        self._rows, self._free = rows, free
-        self.query_one(ModelTable).loading = False
-        self._show()
+        if worker.group == LIST:
+            self.query_one(ModelTable).loading = False
+            if event.state is WorkerState.SUCCESS:
+                self._rows, self._free = worker.result
+                self._show()
+            else:
+                message = f"Could not read the model library: {worker.error}"
+                self.query_one("#library-status", Label).update(message)
+                self.notify(message, severity="error")
+        elif event.state is WorkerState.SUCCESS:
+            message, self._select = worker.result
+            self.notify(message)
+            self.action_refresh()
+        else:
+            self.notify(f"{worker.name}: {worker.error}", severity="error")
 
     @property
     def highlighted(self) -> ModelRow | None:
@@ -279,21 +286,9 @@ class LibraryScreen(Screen[str | None]):
         return (f"Deleted the persona {name}." if gone else f"{name} was already gone."), None
 
     def _change(self, job: Callable[[], Done], failure: str) -> None:
-        """Run a library change in a thread, then tell the user and list again."""
-        self.run_worker(partial(self._run_change, job, failure), thread=True, group="library-change")
-
-    def _run_change(self, job: Callable[[], Done], failure: str) -> None:
-        try:
-            message, select = job()
-        except (OSError, ValueError, LookupError) as error:  # NotOwned and LibraryError are ValueErrors
-            self.app.call_from_thread(self.notify, f"{failure}: {error}", severity="error")
-            return
-        self.app.call_from_thread(self._changed, message, select)
-
-    def _changed(self, message: str, select: str | None) -> None:
-        self.notify(message)
-        self._select = select
-        self.action_refresh()
+        """Run a library change in a thread; then the user is told (`failure` prefixes an
+        error such as NotOwned or OSError) and the library is listed again."""
+        self.run_worker(job, name=failure, thread=True, group=CHANGE, exit_on_error=False)
 
     def action_reveal_path(self) -> None:
         """p: show the model file's path and copy it."""
