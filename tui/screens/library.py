@@ -46,11 +46,12 @@ class LibraryScreen(Screen[str | None]):
     DEFAULT_CSS = """
     LibraryScreen #library-status { height: 1; padding: 0 1; color: $text-muted; }
     LibraryScreen #filter { height: 1; border: none; padding: 0 1; }
-    LibraryScreen ModelTable { height: 1fr; }
+    LibraryScreen ModelTable { height: auto; max-height: 50%; }
     LibraryScreen ModelDetails { height: 1fr; }
     """
 
     BINDINGS = [binding(a) for a in LIBRARY_ACTIONS]
+    AUTO_FOCUS = "ModelTable"
 
     def __init__(self, current: str = "", available: int | None = None) -> None:
         """`current` is the session's model (marked with ●); `available` (bytes) fixes the
@@ -76,7 +77,6 @@ class LibraryScreen(Screen[str | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(ModelTable).focus()
         self.action_refresh()
 
     # -- listing -----------------------------------------------------------------------------

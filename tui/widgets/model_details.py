@@ -67,11 +67,12 @@ def facts_table(row: ModelRow) -> Table:
     if row.fit is not None:
         estimate = row.fit.estimate
         parts_text = (
-            f"weights {human_size(estimate.weights)} + KV cache {human_size(estimate.kv_cache)}"
-            f" + overhead {human_size(estimate.overhead)} = {human_size(estimate.total)}"
+            f"at {row.n_ctx:,} tokens of context: weights {human_size(estimate.weights)}"
+            f" + KV cache {human_size(estimate.kv_cache)} + overhead {human_size(estimate.overhead)}"
+            f" = {human_size(estimate.total)}"
         )
         verdict = Text(("✓ " if row.fit.fits else "✗ ") + row.fit.describe(), style="green" if row.fit.fits else "yellow")
-        add(f"Memory ({row.n_ctx:,} ctx)", Text.assemble(parts_text, "\n", verdict))
+        add("Memory", Text.assemble(parts_text, "\n", verdict))
     if entry is not None and entry.defaults is not None:
         add("Ollama defaults", write(entry.defaults).rstrip())
     return table

@@ -96,8 +96,8 @@ COLUMNS: dict[str, tuple[str, Callable[[ModelRow], Any]]] = {
     "params": ("Params", lambda r: r.info.parameter_count if r.info else -1),
     "quant": ("Quant", lambda r: r.info.quantization if r.info else ""),
     "size": ("Size", lambda r: r.size),
-    "context": ("Context", lambda r: r.info.context_length if r.info else -1),
-    "template": ("Template", lambda r: r.has_template),
+    "context": ("Ctx", lambda r: r.info.context_length if r.info else -1),
+    "template": ("Tmpl", lambda r: r.has_template),
     "source": ("Source", lambda r: r.source),
     "fits": ("Fits", _fit_order),
 }
