@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
+import io
 import tomllib
 from pathlib import Path
 
 from textual.pilot import Pilot
+from rich.console import Console
+from textual.widgets import Label, Static
 from textual.widgets.data_table import ColumnKey
 
 from tests.ui.conftest import AppFactory, active_view, screen_text, settle
@@ -51,6 +53,13 @@ async def highlight(pilot: Pilot, screen: LibraryScreen, name: str) -> None:
     """Put the table's cursor on a model."""
     screen.query_one(ModelTable).move_cursor(row=names(screen).index(name), animate=False)
     await pilot.pause()
+
+
+def details_text(screen: LibraryScreen) -> str:
+    """Everything the details pane's facts say, scrolled into view or not."""
+    console = Console(width=200, file=io.StringIO(), record=True)
+    console.print(screen.query_one("#facts-text", Static).content)
+    return console.export_text()
 
 
 def broken_file(folder: Path) -> Path:
@@ -161,11 +170,9 @@ async def test_c_copies_a_model_under_a_new_name(make_app: AppFactory) -> None:
         assert Library.from_config(resolve_paths(), app.config).resolve("tiny:v1").path == app.library.resolve("smollm2:135m").path
 
 
-async def test_delete_removes_an_owned_copy_after_confirmation(make_app: AppFactory, starter_path: Path) -> None:
-    models = resolve_paths().models_dir
-    models.mkdir(parents=True)
-    owned = models / "mine.Q4_1.gguf"
-    shutil.copyfile(starter_path, owned)
+async def test_delete_removes_an_owned_copy_after_confirmation(make_app: AppFactory, place_starter) -> None:  # noqa: ANN001
+    owned = resolve_paths().models_dir / "mine.Q4_1.gguf"
+    place_starter(owned)
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_library(pilot)
@@ -183,10 +190,9 @@ async def test_delete_removes_an_owned_copy_after_confirmation(make_app: AppFact
         assert "mine:q4_1" not in names(screen)
 
 
-async def test_forget_keeps_an_imported_files_bytes(make_app: AppFactory, starter_path: Path, tmp_path: Path) -> None:
+async def test_forget_keeps_an_imported_files_bytes(make_app: AppFactory, place_starter, tmp_path: Path) -> None:  # noqa: ANN001
     elsewhere = tmp_path / "elsewhere" / "theirs.Q4_1.gguf"
-    elsewhere.parent.mkdir()
-    shutil.copyfile(starter_path, elsewhere)  # a copy: a link to the starter would be the starter
+    place_starter(elsewhere)  # not a symbolic link: that would be the built-in starter itself
     app = make_app()
     name = app.library.add_file(elsewhere).name
     async with app.run_test(size=(120, 40)) as pilot:
@@ -200,7 +206,38 @@ async def test_forget_keeps_an_imported_files_bytes(make_app: AppFactory, starte
         await pilot.press("y")
         await listed(pilot, screen)
         assert name not in names(screen)
-        assert elsewhere.exists() and starter_path.exists()
+        assert elsewhere.stat().st_size == app.library.resolve("smollm2:135m").size
+
+
+async def test_other_tools_models_are_listed_and_an_ollama_model_is_only_forgotten(make_app: AppFactory, stores) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_library(pilot)
+        table = screen.query_one(ModelTable)
+        sources = {name: table.get_row(name)[7].plain for name in names(screen)}
+        assert sources["tinypirate:latest"] == "ollama"
+        assert sources["lmstudio-community/smollm2-135m-instruct-gguf:q4_1"] == "lmstudio"
+        assert sources["hf.co/huggingfacetb/smollm2-135m-instruct-gguf:q4_1"] == "hf-cache"
+        await highlight(pilot, screen, "tinypirate:latest")
+        text = details_text(screen)
+        assert "Ollama defaults" in text and "SYSTEM You are a pirate." in text and "FROM" not in text
+        await pilot.press("x")
+        assert f"the file is not touched:\n{stores.ollama_blob}" in app.screen.query_one(Label).content  # type: ignore[attr-defined]
+        await pilot.press("y")
+        await listed(pilot, screen)
+        assert "tinypirate:latest" not in names(screen)
+        assert stores.ollama_blob.exists() and (stores.ollama / "manifests").exists()
+
+
+async def test_errors_are_notified_and_the_screen_stays(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_library(pilot)
+        await highlight(pilot, screen, "smollm2:135m")
+        await pilot.press("c", *"no spaces allowed", "enter")
+        await listed(pilot, screen)
+        assert app.screen is screen
+        assert any("Could not copy smollm2:135m" in str(n.message) for n in app._notifications)
 
 
 async def test_the_built_in_model_cannot_be_deleted(make_app: AppFactory) -> None:

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from tui.commands.models import human_size
+from tui.modelfile.document import Modelfile
 from tui.modelfile.writer import write
 from tui.widgets.model_table import ModelRow
 
@@ -73,8 +74,9 @@ def facts_table(row: ModelRow) -> Table:
         )
         verdict = Text(("✓ " if row.fit.fits else "✗ ") + row.fit.describe(), style="green" if row.fit.fits else "yellow")
         add("Memory", Text.assemble(parts_text, "\n", verdict))
-    if entry is not None and entry.defaults is not None:
-        add("Ollama defaults", write(entry.defaults).rstrip())
+    if entry is not None and entry.defaults is not None:  # its FROM is the model file, shown above
+        layers = Modelfile([c for c in entry.defaults.commands if c.name != "model"])
+        add("Ollama defaults", write(layers).rstrip())
     return table
 
 
