@@ -18,8 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label
 from textual.worker import Worker, WorkerState
 
-from tui.commands.models import human_size
-from tui.models.fit import available_memory
+from tui.models.fit import available_memory, human_size
 from tui.screens.dialogs import ConfirmDialog, TextDialog
 from tui.ui_state import LIBRARY_ACTIONS
 from tui.widgets.keys import binding

@@ -13,10 +13,9 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.commands.models import human_size
 from tui.engine.options import Options
 from tui.modelfile.personas import Persona, PersonaStore, resolve_target
-from tui.models.fit import Fit, available_memory, check_fit
+from tui.models.fit import Fit, check_fit, human_size
 from tui.models.gguf_info import GGUFInfo
 from tui.models.library import Library, ModelEntry
 
@@ -53,15 +52,12 @@ class ModelRow:
         return self.info is not None and bool(self.info.chat_template)
 
 
-def build_rows(library: Library, personas: PersonaStore, options: Options, available: int | None = None) -> list[ModelRow]:
-    """Every model and persona with its memory fit at `options`' context (blocking).
-
-    `available` (bytes) defaults to the machine's free memory now, read once.
-    """
-    free = available if available is not None else available_memory(options.num_gpu)
+def build_rows(library: Library, personas: PersonaStore, options: Options, available: int) -> list[ModelRow]:
+    """Every model and persona with its memory fit at `options`' context against `available`
+    bytes (blocking: reads GGUF headers and resolves personas)."""
     rows = []
     for entry in library.list():
-        fit = check_fit(entry.info, entry.size, options.num_ctx, options.num_gpu, available=free) if entry.usable else None
+        fit = check_fit(entry.info, entry.size, options.num_ctx, options.num_gpu, available=available) if entry.usable else None
         rows.append(ModelRow(entry.name, entry.source, entry, options.num_ctx, fit, problem=entry.problem))
     for persona in personas.list():
         try:
@@ -70,7 +66,7 @@ def build_rows(library: Library, personas: PersonaStore, options: Options, avail
             rows.append(ModelRow(persona.name, "persona", None, options.num_ctx, persona=persona, problem=str(error)))
             continue
         entry, n_ctx = target.entry, target.options(options).num_ctx
-        fit = check_fit(entry.info, entry.size, n_ctx, options.num_gpu, available=free) if entry.usable else None
+        fit = check_fit(entry.info, entry.size, n_ctx, options.num_gpu, available=available) if entry.usable else None
         rows.append(ModelRow(persona.name, "persona", entry, n_ctx, fit, persona, entry.problem))
     return rows
 
