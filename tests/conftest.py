@@ -42,9 +42,9 @@ def starter_sha256(starter_path: Path) -> str:
     return hashlib.sha256(starter_path.read_bytes()).hexdigest()
 
 
-# A Go template in the subset whirr renders, like Ollama's ChatML templates.
+# A Go template in the subset whirr renders, like Ollama's ChatML templates (.Messages holds
+# the system message too).
 OLLAMA_TEMPLATE = (
-    "{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}"
     "{{ range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}"
     "<|im_start|>assistant\n"
 )

@@ -51,7 +51,7 @@ def test_refusal_names_both_numbers_and_a_suggestion(starter_path: Path) -> None
     error = DoesNotFit(fit, "smollm2:135m")
     assert isinstance(error, EngineError) and error.fit is fit
     assert str(error) == (
-        "model 'smollm2:135m' does not fit in memory: needs 187 MB, 50 MB available; "
+        "model 'smollm2:135m' does not fit in memory: needs 171 MB, 50 MB available; "
         "try a smaller quantization or a smaller context (num_ctx)"
     )
     # When the KV cache is the bigger part, a smaller context is what helps.
