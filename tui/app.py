@@ -24,9 +24,10 @@ from tui.modelfile.personas import PersonaStore, RunTarget, resolve_target
 from tui.models.library import Library
 from tui.paths import Paths, resolve_paths
 from tui.screens.chat import ChatScreen
+from tui.screens.modelfile_editor import ModelfileEditor
 from tui.store.db import Database, DatabaseError
 from tui.themes import DEFAULT_THEME, load_themes
-from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, unknown_key_ids
+from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, unknown_key_ids
 from tui.widgets.keys import binding
 from tui.widgets.markdown import markdown_styles
 
@@ -177,12 +178,20 @@ class WhirrApp(App[None]):
     # -- palette, clipboard, export ------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Textual's commands (theme, quit...) plus every chat action."""
+        """Textual's commands (theme, quit...) plus every action of the chat or the editor."""
         yield from super().get_system_commands(screen)
-        if isinstance(screen, ChatScreen):
-            for action in CHAT_ACTIONS:
-                if action.palette:
-                    yield SystemCommand(action.description, action.help, partial(screen.run_action, action.action))
+        actions = CHAT_ACTIONS if isinstance(screen, ChatScreen) else EDITOR_ACTIONS if isinstance(screen, ModelfileEditor) else ()
+        for action in actions:
+            if action.palette:
+                yield SystemCommand(action.description, action.help, partial(screen.run_action, action.action))
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: quit; with unsaved edits in the Modelfile editor, it asks first."""
+        editor = next((s for s in self.screen_stack if isinstance(s, ModelfileEditor)), None)
+        if editor is not None and editor.dirty:
+            editor.quit_app()
+        else:
+            self.exit()
 
     def copy_text(self, text: str, what: str) -> None:
         """Copy to the terminal's clipboard (OSC 52) and the local one when there is one."""
