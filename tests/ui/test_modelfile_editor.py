@@ -9,7 +9,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
-from tests.ui.conftest import AppFactory, active_view, chat_screen, screen_text, send, settle
+from tests.ui.conftest import AppFactory, active_view, chat_screen, press_now, screen_text, send, settle
 from tui.app import WhirrApp
 from tui.config import Config, save_config
 from tui.engine.base import Message
@@ -79,6 +79,11 @@ async def answer_name(pilot: Pilot, name: str) -> None:
     pilot.app.screen.query_one(Input).value = name
     await pilot.press("enter")
     await pilot.pause()
+
+
+def notices(app: WhirrApp) -> list[str]:
+    """The notifications shown so far."""
+    return [n.message for n in app._notifications]
 
 
 async def wait_for(pilot: Pilot, condition, timeout: float = 10.0) -> None:  # noqa: ANN001
@@ -191,28 +196,27 @@ async def test_save_asks_a_name_and_creates_a_persona_the_chat_can_use(make_app:
 
 async def test_a_modelfile_with_errors_is_not_saved(make_app: AppFactory) -> None:
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         editor = await open_editor(pilot)
         await replace_text(pilot, editor, "FROM nowhere:7b\nSYSTEM hi\n")
         await pilot.press("ctrl+s")
         await answer_name(pilot, "lost")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "Not saved: model 'nowhere:7b' not found" in notices(app))
         assert editor.dirty and PersonaStore(resolve_paths()).get("lost") is None
-        assert "model 'nowhere:7b' not found" in screen_text(app)
 
 
 async def test_try_it_streams_the_unsaved_persona_and_escape_stops_it(make_app: AppFactory) -> None:
-    app = make_app(reply="Arr " * 300, rate=200.0)
+    app = make_app(reply="Arr " * 1000, rate=100.0)  # ten seconds: Escape stops it long before
     async with app.run_test(size=(120, 40)) as pilot:
         editor = await open_editor(pilot)
         await replace_text(pilot, editor, "FROM smollm2:135m\nSYSTEM You are a pirate.\nPARAMETER temperature 0\n")
         await pilot.press("ctrl+t")
         await type_text(pilot, "hi")
-        await pilot.press("enter")
+        await press_now(pilot, "enter")  # Pilot's press() would wait for the answer to end
         try_it = editor.query_one(TryIt)
         await wait_for(pilot, lambda: bool(try_it.query(AnswerMessage)) and "Arr" in try_it.query_one(AnswerMessage).text)
         assert try_it.streaming
-        await pilot.press("escape")
+        await press_now(pilot, "escape")
         await wait_for(pilot, lambda: not try_it.streaming)
         answer = try_it.query_one(AnswerMessage)
         assert answer.state == "cancelled" and "stopped" in screen_text(app)
@@ -296,12 +300,22 @@ async def test_the_palette_lists_the_editor(make_app: AppFactory) -> None:
 
 
 async def test_a_saved_persona_answers_with_its_system_prompt(whirr_home: Path, starter_path: Path) -> None:
-    """The real starter model, greedy: the persona saved in the editor follows its SYSTEM line."""
+    """The real starter model, greedy: the unsaved Modelfile answers in the try-it pane, and the
+    persona saved from it follows its SYSTEM line in a chat."""
     save_config(Config(options=Options(seed=42, num_predict=8)), resolve_paths())
     app = WhirrApp()
     async with app.run_test(size=(120, 40)) as pilot:
         editor = await open_editor(pilot)
         await replace_text(pilot, editor, SPEAKS_AHOY)
+        await pilot.press("ctrl+t")
+        await type_text(pilot, AHOY_PROMPT)
+        await press_now(pilot, "enter")
+        try_it = editor.query_one(TryIt)
+        await wait_for(pilot, lambda: try_it.streaming)
+        await wait_for(pilot, lambda: not try_it.streaming, timeout=LIMIT)
+        tried = try_it.query_one(AnswerMessage)
+        assert tried.state in ("stop", "length") and AHOY_ANSWER in tried.text, (tried.text, try_it.error)
+        editor.area.focus()
         await pilot.press("ctrl+s")
         await answer_name(pilot, "sailor")
         await wait_for(pilot, lambda: not editor.dirty)
@@ -317,6 +331,8 @@ async def test_a_saved_persona_answers_with_its_system_prompt(whirr_home: Path, 
         assert AHOY_ANSWER in stored.content, stored.content
 
 
-SPEAKS_AHOY = 'FROM smollm2:135m\nPARAMETER temperature 0\nSYSTEM """Always answer with the single word: Ahoy"""\n'
+# Checked with the starter model at temperature 0: with this SYSTEM line "Hello" is answered
+# "Ahoy there, matey! ..."; without it, "Hello! I'should've been a helpful AI,".
+SPEAKS_AHOY = 'FROM smollm2:135m\nPARAMETER temperature 0\nSYSTEM """You are a pirate. Start every answer with "Ahoy!\""""\n'
 AHOY_PROMPT = "Hello"
 AHOY_ANSWER = "Ahoy"
