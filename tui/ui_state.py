@@ -47,7 +47,7 @@ CHAT_ACTIONS: tuple[ChatAction, ...] = (
     ChatAction("answer.regenerate", "regenerate", "ctrl+r", "Regenerate answer", "Ask again for the last answer"),
     ChatAction("answer.copy", "copy", "ctrl+y", "Copy answer", "Copy the last answer or one of its code blocks"),
     ChatAction("search", "search", "ctrl+f", "Search chats", "Full-text search across every chat", footer="Search"),
-    ChatAction("editor.show", "modelfile_editor", "f4", "Modelfile editor", "Write, check and try personas (Ollama Modelfiles)"),
+    ChatAction("editor.show", "modelfile_editor", "f4", "Modelfile editor", "Write, check and try personas"),
     ChatAction("meters.toggle", "toggle_meters", "f5", "Meters panel", "Show or hide the meters: load, memory, power, and what each answer cost"),
     ChatAction("session.export_markdown", "export('markdown')", "", "Export session as Markdown", "Write this session to a .md file"),
     ChatAction("session.export_json", "export('json')", "", "Export session as JSON", "Write this session to a .json file"),

@@ -60,3 +60,8 @@ def test_editor_with_parameter_help(make_app: AppFactory, snap_compare) -> None:
 
 def test_editor_at_80x24(make_app: AppFactory, snap_compare) -> None:  # noqa: ANN001
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=editing(WITH_ERROR, (2, 22)))
+
+
+def test_editor_completing_a_parameter_name(make_app: AppFactory, snap_compare) -> None:  # noqa: ANN001
+    text = "FROM smollm2:135m\nPARAMETER te"
+    assert snap_compare(make_app(), terminal_size=(120, 40), run_before=editing(text, (1, 12)))

@@ -49,7 +49,7 @@ CHECK_DELAY = 0.3  # seconds after the last keystroke before the document is che
 def new_modelfile(model: str) -> str:
     """The text a new Modelfile starts from."""
     return (
-        "# A persona: FROM a model, then what to change. Tab completes names.\n"
+        "# A persona (Tab completes names)\n"
         f"FROM {model}\n"
         "PARAMETER temperature 0.8\n"
         'SYSTEM """You are a helpful assistant."""\n'
@@ -180,6 +180,7 @@ class ModelfileEditor(Screen[None]):
         lines = area.document.lines
         row, column = area.cursor_location
         parts: list[str] = []
+        choices = completions(lines, row, column)
         found = instruction_at(lines, row)
         if found is not None:
             keyword, parameter = found
@@ -187,11 +188,10 @@ class ModelfileEditor(Screen[None]):
             if help is not None:
                 parts.append(f"[b]{help.name}[/b]  {escape(help.type)} · default {escape(help.default)}")
                 parts.append(escape(help.meaning))
-            elif parameter:
+            elif parameter and not choices:
                 parts.append(f"[$error]unknown parameter[/] {escape(parameter)}")
             else:
                 parts.append(f"[b]{keyword.upper()}[/b]  {escape(INSTRUCTION_HELP[keyword])}")
-        choices = completions(lines, row, column)
         if choices:
             parts.append(f"[$text-muted]Tab: {escape(', '.join(choices[:8]))}{' …' if len(choices) > 8 else ''}[/]")
         if not parts:
