@@ -21,7 +21,6 @@ from tui.screens.chat import ChatScreen
 from tui.screens.dialogs import ChoiceDialog, TextDialog
 from tui.screens.modelfile_editor import CHECK_DELAY, ModelfileEditor
 from tui.widgets.message import AnswerMessage
-from tui.widgets.modelfile_area import ModelfileArea
 from tui.widgets.try_it import TryIt
 
 PIRATE = "FROM smollm2:135m\nPARAMETER temperature 0.3\nSYSTEM You are a pirate.\n"
@@ -194,6 +193,26 @@ async def test_save_asks_a_name_and_creates_a_persona_the_chat_can_use(make_app:
         assert request.messages[0] == Message("system", "You are a parrot.")
 
 
+async def test_save_as_and_revert(make_app: AppFactory) -> None:
+    store = PersonaStore(resolve_paths())
+    store.save("pirate", parse(PIRATE))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        editor = await open_editor(pilot)
+        assert await editor.open("pirate")
+        original = editor.area.text
+        await type_text(pilot, "# a copy\n")
+        await pilot.press("alt+s")
+        await answer_name(pilot, "corsair:v2")
+        await wait_for(pilot, lambda: editor.source.name == "corsair:v2")
+        assert store.get("corsair:v2") is not None and store.get("pirate") is not None
+        await type_text(pilot, "# more\n")
+        await pilot.press("ctrl+r")
+        await pilot.press("y")
+        await pilot.pause()
+        assert editor.area.text == "# a copy\n" + original and not editor.dirty
+
+
 async def test_a_modelfile_with_errors_is_not_saved(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
@@ -219,7 +238,8 @@ async def test_try_it_streams_the_unsaved_persona_and_escape_stops_it(make_app: 
         await press_now(pilot, "escape")
         await wait_for(pilot, lambda: not try_it.streaming)
         answer = try_it.query_one(AnswerMessage)
-        assert answer.state == "cancelled" and "stopped" in screen_text(app)
+        assert answer.state == "cancelled"
+        await wait_for(pilot, lambda: "stopped" in screen_text(app))
         assert isinstance(app.screen, ModelfileEditor)  # Escape stopped the answer, not the editor
         request = app.engines.engine_for("smollm2:135m").requests[-1]
         assert request.messages == [Message("system", "You are a pirate."), Message("user", "hi")]
@@ -292,9 +312,11 @@ async def test_the_palette_lists_the_editor(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        titles = [c.title for c in app.get_system_commands(chat_screen(app))]
-        assert "Modelfile editor" in titles
-        editor = await open_editor(pilot)
+        commands = {c.title: c for c in app.get_system_commands(chat_screen(app))}
+        await commands["Modelfile editor"].callback()
+        await pilot.pause()
+        editor = app.screen
+        assert isinstance(editor, ModelfileEditor)
         titles = [c.title for c in app.get_system_commands(editor)]
         assert {"New Modelfile", "Open Modelfile", "Save persona", "Save persona as", "Revert", "Try it"} <= set(titles)
 

@@ -324,6 +324,8 @@ class ModelfileEditor(Screen[None]):
         messages = target.conversation(target.system, [], prompt)
         request = ChatRequest(messages, target.options(self.whirr.config.options), template=target.template)
         label = f"{self.source.name or 'new persona'} (unsaved) on {target.entry.name}"
+        if modelfile.adapter:
+            label += " · ADAPTER applies once saved"  # the engine source hands out engines by name
         return engine, request, label
 
     def action_escape(self) -> None:
