@@ -25,9 +25,10 @@ from tui.models.library import Library
 from tui.paths import Paths, resolve_paths
 from tui.screens.chat import ChatScreen
 from tui.screens.library import LibraryScreen
+from tui.screens.modelfile_editor import ModelfileEditor
 from tui.store.db import Database, DatabaseError
 from tui.themes import DEFAULT_THEME, load_themes
-from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
+from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
 from tui.widgets.keys import binding
 from tui.widgets.markdown import markdown_styles
 
@@ -49,6 +50,10 @@ class EngineSource(Protocol):
     def engine_for(self, model_name: str) -> Any:
         """The engine for `model_name`; raises LookupError or EngineError when it cannot be used."""
         ...
+
+
+SCREEN_ACTIONS = {ChatScreen: CHAT_ACTIONS, LibraryScreen: LIBRARY_ACTIONS, ModelfileEditor: EDITOR_ACTIONS}
+"""The actions the command palette offers on each screen."""
 
 
 class WhirrApp(App[None]):
@@ -178,12 +183,20 @@ class WhirrApp(App[None]):
     # -- palette, clipboard, export ------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Textual's commands (theme, quit...) plus every action of the chat or the library."""
+        """Textual's commands (theme, quit...) plus every action of the chat, the library or the editor."""
         yield from super().get_system_commands(screen)
-        actions = CHAT_ACTIONS if isinstance(screen, ChatScreen) else LIBRARY_ACTIONS if isinstance(screen, LibraryScreen) else ()
+        actions = SCREEN_ACTIONS.get(type(screen), ())
         for action in actions:
             if action.palette:
                 yield SystemCommand(action.description, action.help, partial(screen.run_action, action.action))
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: quit; with unsaved edits in the Modelfile editor, it asks first."""
+        editor = next((s for s in self.screen_stack if isinstance(s, ModelfileEditor)), None)
+        if editor is not None and editor.dirty:
+            editor.quit_app()
+        else:
+            self.exit()
 
     def copy_text(self, text: str, what: str) -> None:
         """Copy to the terminal's clipboard (OSC 52) and the local one when there is one."""

@@ -48,6 +48,7 @@ CHAT_ACTIONS: tuple[ChatAction, ...] = (
     ChatAction("answer.copy", "copy", "ctrl+y", "Copy answer", "Copy the last answer or one of its code blocks"),
     ChatAction("search", "search", "ctrl+f", "Search chats", "Full-text search across every chat", footer="Search"),
     ChatAction("library.open", "open_library", "f3", "Model library", "Every model whirr can run: details, memory fit, use, copy, delete"),
+    ChatAction("editor.show", "modelfile_editor", "f4", "Modelfile editor", "Write, check and try personas"),
     ChatAction("meters.toggle", "toggle_meters", "f5", "Meters panel", "Show or hide the meters: load, memory, power, and what each answer cost"),
     ChatAction("session.export_markdown", "export('markdown')", "", "Export session as Markdown", "Write this session to a .md file"),
     ChatAction("session.export_json", "export('json')", "", "Export session as JSON", "Write this session to a .json file"),
@@ -62,6 +63,19 @@ PROMPT_ACTIONS: tuple[ChatAction, ...] = (
     ChatAction("prompt.send", "submit", "enter", "Send", "Send the message", palette=False),
     ChatAction("prompt.newline", "newline", "shift+enter,ctrl+j", "New line", "Insert a line break", palette=False),
     ChatAction("prompt.edit_last", "edit_last", "up", "Edit last message", "In an empty prompt: edit and resend your last message", priority=False, palette=False),
+)
+
+# Keys of the Modelfile editor (F4).
+EDITOR_ACTIONS: tuple[ChatAction, ...] = (
+    ChatAction("editor.new", "new", "ctrl+n", "New Modelfile", "Start a new Modelfile based on the default model", footer="New"),
+    ChatAction("editor.open", "open", "ctrl+o", "Open Modelfile", "Open the Modelfile of a persona or a model", footer="Open"),
+    ChatAction("editor.save", "save", "ctrl+s", "Save persona", "Save as the persona opened, or ask for a name", footer="Save"),
+    ChatAction("editor.save_as", "save_as", "alt+s", "Save persona as", "Save as a persona under a new name"),
+    ChatAction("editor.revert", "revert", "ctrl+r", "Revert", "Go back to the saved version (asks first)"),
+    ChatAction("editor.try", "try_it", "ctrl+t", "Try it", "Ask the edited persona a test prompt, answered beside the editor", footer="Try"),
+    ChatAction("editor.stop", "escape", "escape", "Stop or close", "Stop the test answer; with none, close the editor", priority=False),
+    ChatAction("editor.close", "close", "f4", "Close editor", "Back to the chat (unsaved changes: asks first)", footer="Close"),
+    ChatAction("editor.help", "help", "f1", "Help", "Every key and command", priority=False, footer="Help", palette=False),
 )
 
 # Keys that work on every screen.
@@ -105,7 +119,7 @@ MOVE_KEYS: tuple[tuple[str, str], ...] = (
 
 def action_by_id(binding_id: str) -> ChatAction | None:
     """The action with this binding id, if any."""
-    everything = (*CHAT_ACTIONS, *PROMPT_ACTIONS, *APP_ACTIONS, *LIBRARY_ACTIONS, *DIALOG_ACTIONS)
+    everything = (*CHAT_ACTIONS, *EDITOR_ACTIONS, *PROMPT_ACTIONS, *APP_ACTIONS, *LIBRARY_ACTIONS, *DIALOG_ACTIONS)
     return next((a for a in everything if a.id == binding_id), None)
 
 

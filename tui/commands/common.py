@@ -60,17 +60,13 @@ class CommandError(Exception):
 def resolve_usable(context: Context, name: str) -> "RunTarget":
     """What `name` (persona, model or GGUF path) runs, or CommandError with suggestions / the
     file's problem."""
-    from tui.modelfile.personas import PersonaError, resolve_target
+    from tui.modelfile.personas import PersonaError, resolve_usable as resolve
     from tui.models.library import ModelNotFound
 
     try:
-        target = resolve_target(name, context.library, context.personas)
+        return resolve(name, context.library, context.personas)
     except (ModelNotFound, PersonaError) as error:
         raise CommandError(str(error)) from None
-    entry = target.entry
-    if not entry.usable:
-        raise CommandError(f"model '{entry.name}' cannot be used: {entry.problem} ({entry.path})")
-    return target
 
 
 def _ranged(kind: type, low: float, label: str) -> Callable[[str], object]:

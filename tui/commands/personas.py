@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tui.commands.common import CommandError, load_context, resolve_usable
+from tui.commands.common import CommandError, load_context
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def create_command(args: argparse.Namespace) -> int:
     """Check the Modelfile, resolve its FROM, and store the persona."""
     from tui.modelfile import ParseError, parse
-    from tui.modelfile.personas import PersonaError, normalize_name, prepare_modelfile
+    from tui.modelfile.personas import PersonaError, create_persona, normalize_name, prepare_modelfile
+    from tui.models.library import ModelNotFound
 
     context = load_context()
     path = Path(args.file)
@@ -42,38 +43,9 @@ def create_command(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     for warning in modelfile.warnings:
         print(f"{path}:{warning.line}: {warning.message}")
-    if any(entry.name == name for entry in context.library.list()):
-        raise CommandError(f"'{name}' is already a model name; choose another name for the persona")
-    base = resolve_usable(context, modelfile.base_model or "")
-    check_template(modelfile.template)
-    if modelfile.adapter and not Path(modelfile.adapter).is_file():
-        raise CommandError(f"adapter file not found: {modelfile.adapter}")
-    previous = context.personas.get(name)
-    context.personas.save(name, modelfile)
     try:
-        resolve_usable(context, name)  # a FROM chain that leads back to this name is a loop
-    except CommandError:
-        if previous is not None:
-            context.personas.save(name, previous.modelfile)
-        else:
-            context.personas.remove(name)
-        raise
-    print(f"created persona {name} from {base.name} ({base.entry.path})")
+        persona, base = create_persona(name, modelfile, context.library, context.personas)
+    except (ModelNotFound, PersonaError) as error:
+        raise CommandError(str(error)) from None
+    print(f"created persona {persona.name} from {base.name} ({base.entry.path})")
     return 0
-
-
-def check_template(template: str | None) -> None:
-    """Refuse a TEMPLATE that cannot render: a Go construct outside the subset, bad Jinja."""
-    if template is None:
-        return
-    import jinja2
-
-    from tui.modelfile import GoTemplate, TemplateError, template_syntax
-
-    try:
-        if template_syntax(template) == "go":
-            GoTemplate(template)
-        else:
-            jinja2.Environment().parse(template)
-    except (TemplateError, jinja2.TemplateSyntaxError) as error:
-        raise CommandError(f"invalid TEMPLATE: {error}") from None

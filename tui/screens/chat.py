@@ -11,6 +11,7 @@ from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 from tui.screens.help import HelpScreen
 from tui.screens.library import LibraryScreen
 from tui.screens.model_picker import ModelPicker
+from tui.screens.modelfile_editor import ModelfileEditor
 from tui.screens.search import SearchDialog
 from tui.screens.session_dialog import SessionDialog, SessionSettings
 from tui.screens.sessions import SessionsScreen
@@ -165,6 +166,10 @@ class ChatScreen(SessionsScreen):
     def action_toggle_meters(self) -> None:
         """F5."""
         self.toggle_meters()
+
+    def action_modelfile_editor(self) -> None:
+        """F4: the Modelfile editor, over the chat."""
+        self.app.push_screen(ModelfileEditor())
 
     def action_search(self) -> None:
         """Ctrl+F."""

@@ -10,7 +10,7 @@ from textual.widgets import Label, Static
 
 from tui.screens.dialogs import Dialog
 from tui.widgets.keys import bindings
-from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, LIBRARY_ACTIONS, MOVE_KEYS, PROMPT_ACTIONS, ChatAction
+from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, MOVE_KEYS, PROMPT_ACTIONS, ChatAction
 
 
 def key_text(keys: str) -> str:
@@ -41,8 +41,9 @@ def help_table(keymap: dict[str, str]) -> Table:
     chat = tuple(a for a in CHAT_ACTIONS if not a.id.startswith("session.goto_"))
     section("Sessions and answers", chat, (("Alt+1 … Alt+9", "Jump to tab 1 … 9"),))
     section("Prompt", PROMPT_ACTIONS)
-    section("Everywhere", APP_ACTIONS, MOVE_KEYS)
     section("Model library (F3)", LIBRARY_ACTIONS)
+    section("Modelfile editor (F4)", EDITOR_ACTIONS, (("Tab / Right", "Accept the completion shown after the cursor"),))
+    section("Everywhere", APP_ACTIONS, MOVE_KEYS)
     section("Dialogs", DIALOG_ACTIONS)
     return table
 
