@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 from tests.ui.conftest import active_view, send, settle
 from tui.app import WhirrApp
@@ -29,12 +28,8 @@ async def test_an_ollama_model_answers_with_its_layers_in_the_app(stores) -> Non
     assert stored[-1].content.strip() and stored[-1].content.strip() == cli.stdout.strip()
 
 
-async def test_a_model_too_big_for_memory_is_refused_with_the_numbers(whirr_home: Path, place_starter) -> None:
-    folder = resolve_paths().models_dir
-    place_starter(folder / "huge-Q4_1-00001-of-00002.gguf")
-    with open(folder / "huge-Q4_1-00002-of-00002.gguf", "wb") as sparse:
-        sparse.truncate(10**12)  # a 1 TB part that takes no disk space
-    save_config(Config(default_model="huge:q4_1"), resolve_paths())
+async def test_a_model_too_big_for_memory_is_refused_with_the_numbers(huge_model: str) -> None:
+    save_config(Config(default_model=huge_model), resolve_paths())
     app = WhirrApp()
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot, timeout=LIMIT)
