@@ -140,3 +140,55 @@ def stores(whirr_home: Path, starter_path: Path, starter_sha256: str) -> Stores:
     place(starter_path, lm_file)
     snapshot = build_hf_cache(hub, starter_path, starter_sha256)
     return Stores(ollama, lmstudio, hub, blob, lm_file, snapshot)
+
+
+@pytest.fixture(scope="session")
+def split_starter(starter_path: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The starter model split in two by gguf's own writer (`split-Q4_1-0000N-of-00002.gguf`,
+    the layout llama.cpp's gguf-split makes and loads from the first part)."""
+    import gguf
+
+    folder = tmp_path_factory.mktemp("split")
+    reader = gguf.GGUFReader(starter_path)
+    writer = gguf.GGUFWriter(folder / "split-Q4_1.gguf", reader.fields["general.architecture"].contents(),
+                             split_max_tensors=len(reader.tensors) // 2 + 1)
+    for field in reader.fields.values():
+        if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith("GGUF."):
+            continue  # written by the writer itself
+        kind = field.types[0]
+        writer.add_key_value(field.name, field.contents(), kind,
+                             sub_type=field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None)
+    for tensor in reader.tensors:
+        writer.add_tensor(tensor.name, tensor.data, raw_shape=tensor.data.shape, raw_dtype=tensor.tensor_type)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    parts = sorted(folder.glob("split-Q4_1-*.gguf"))
+    assert [p.name for p in parts] == ["split-Q4_1-00001-of-00002.gguf", "split-Q4_1-00002-of-00002.gguf"]
+    return parts[0], parts[1]
+
+
+@pytest.fixture
+def huge_model(whirr_home: Path, place_starter) -> str:
+    """`huge:q4_1` in whirr's folder: a split model whose first part is the starter and whose
+    second is a valid GGUF shard with one 1 TB tensor, in a sparse file that takes no disk.
+    The library counts 1 TB more than any machine has; llama.cpp, given the first part (which
+    has no split keys), loads just the starter, so forcing the load really answers."""
+    import gguf
+    import numpy as np
+
+    from tui.paths import resolve_paths
+
+    folder = resolve_paths().models_dir
+    place_starter(folder / "huge-Q4_1-00001-of-00002.gguf")
+    shard = folder / "huge-Q4_1-00002-of-00002.gguf"
+    writer = gguf.GGUFWriter(shard, "llama")
+    writer.add_tensor_info("huge", (10**12,), np.dtype(np.int8), 10**12, raw_dtype=gguf.GGMLQuantizationType.I8)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    writer.close()
+    with open(shard, "r+b") as file:
+        file.truncate(shard.stat().st_size + 10**12 + 4096)
+    return "huge:q4_1"

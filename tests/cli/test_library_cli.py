@@ -3,7 +3,6 @@ fit refusal with `--force`, as a user runs them (subprocesses, real files, the r
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from tui.paths import resolve_paths
@@ -95,22 +94,15 @@ def test_cp_makes_an_alias_or_copies_a_persona(run_whirr, stores) -> None:
     assert stores.ollama_blob.is_file()
 
 
-def test_a_model_that_does_not_fit_is_refused_unless_forced(run_whirr, place_starter, greedy) -> None:
-    # A split model whose second part is a 1 TB sparse file: the estimate counts every part,
-    # llama.cpp loads the first (a complete model), so --force really answers.
-    folder = resolve_paths().models_dir
-    place_starter(folder / "huge-Q4_1-00001-of-00002.gguf")
-    with open(folder / "huge-Q4_1-00002-of-00002.gguf", "wb") as sparse:
-        sparse.truncate(10**12)
-    refused = run_whirr("run", "huge:q4_1", "hi", *greedy)
+def test_a_model_that_does_not_fit_is_refused_unless_forced(run_whirr, huge_model, greedy) -> None:
+    refused = run_whirr("run", huge_model, "hi", *greedy)
     assert refused.returncode == 1
     assert refused.stderr.startswith("Error: model 'huge:q4_1' does not fit in memory: needs 1.0 TB, ")
     assert refused.stderr.rstrip().endswith(
         "available; try a smaller quantization or a smaller context (num_ctx), or run with --force to load it anyway")
-    forced = run_whirr("run", "huge:q4_1", "hi", *greedy, "--num-predict", "4", "--force")
+    forced = run_whirr("run", huge_model, "hi", *greedy, "--num-predict", "4", "--force")
     assert forced.returncode == 0, forced.stderr
     assert forced.stdout.strip()
-    assert os.path.getsize(folder / "huge-Q4_1-00002-of-00002.gguf") == 10**12
 
 
 def _modelfile(folder: Path) -> Path:
@@ -118,3 +110,14 @@ def _modelfile(folder: Path) -> Path:
     path = folder.parent / "Modelfile"
     path.write_text(PIRATE)
     return path
+
+
+def test_a_split_model_runs_like_the_whole_file(run_whirr, split_starter, greedy) -> None:
+    folder = resolve_paths().models_dir
+    folder.mkdir(parents=True)
+    for part in split_starter:
+        (folder / part.name).symlink_to(part)
+    split = run_whirr("run", "split:q4_1", "Name a colour.", *greedy, "--num-predict", "12")
+    whole = run_whirr("run", "smollm2:135m", "Name a colour.", *greedy, "--num-predict", "12")
+    assert split.returncode == 0, split.stderr
+    assert split.stdout.strip() and split.stdout == whole.stdout

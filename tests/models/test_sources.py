@@ -92,21 +92,31 @@ def test_whirr_folder_downloads_and_partial_files(whirr_home: Path, starter_path
     assert entries["mine:q4_1"].owned and entries["hf.co/someorg/some-repo-gguf:q4_1"].owned
 
 
-def test_split_gguf_is_one_model_with_the_size_of_all_parts(whirr_home: Path, starter_path: Path, place_starter) -> None:
+def test_split_gguf_is_one_model_with_the_size_of_all_parts(whirr_home: Path, starter_path: Path, split_starter) -> None:
     paths = resolve_paths()
     folder = paths.models_dir
-    place_starter(folder / "big-Q4_1-00001-of-00003.gguf")
-    (folder / "big-Q4_1-00002-of-00003.gguf").write_bytes(b"x" * 1000)
-    (folder / "big-Q4_1-00003-of-00003.gguf").write_bytes(b"y" * 500)
-    place_starter(folder / "half-Q4_1-00001-of-00002.gguf")
+    folder.mkdir(parents=True)
+    for part in split_starter:
+        (folder / part.name).symlink_to(part)
+    (folder / "half-Q4_1-00001-of-00002.gguf").symlink_to(split_starter[0])
     entries = {e.name: e for e in Library(paths).list()}
-    big = entries["big:q4_1"]
-    assert big.usable and big.size == starter_path.stat().st_size + 1500
-    assert big.path.name == "big-Q4_1-00001-of-00003.gguf" and [p.name[-19:] for p in big.parts] == [
-        "00001-of-00003.gguf", "00002-of-00003.gguf", "00003-of-00003.gguf"]
+    split = entries["split:q4_1"]
+    assert split.usable and split.parts == tuple(folder / p.name for p in split_starter)
+    assert split.size == sum(p.stat().st_size for p in split_starter) and split.path.name.endswith("-00001-of-00002.gguf")
+    # The parameters are counted over both parts: the same model as the unsplit file.
+    assert split.info is not None and split.info.parameter_count == 134_515_008
     assert entries["half:q4_1"].problem == "incomplete split model: part(s) 2 of 2 missing"
-    assert group_parts([folder / "big-Q4_1-00002-of-00003.gguf"])[0][1] == (
+    assert group_parts([folder / "big-Q8_0-00002-of-00003.gguf"])[0][1] == (
         "incomplete split model: part(s) 1, 3 of 3 missing")
+
+
+def test_a_broken_part_makes_the_split_model_unusable(whirr_home: Path, split_starter) -> None:
+    folder = resolve_paths().models_dir
+    folder.mkdir(parents=True)
+    (folder / split_starter[0].name).symlink_to(split_starter[0])
+    (folder / split_starter[1].name).write_bytes(split_starter[1].read_bytes()[:1_000_000])
+    entry = Library(resolve_paths()).resolve("split:q4_1")
+    assert entry.problem.startswith("part 2: truncated: the file is 1,000,000 bytes")
 
 
 def test_config_locations_override_the_environment(stores, tmp_path: Path, starter_path: Path, place_starter) -> None:

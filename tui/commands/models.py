@@ -4,6 +4,7 @@ what is inside one, removing them and giving them another name."""
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -82,8 +83,6 @@ def list_command(args: argparse.Namespace) -> int:
 
 def print_warnings(warnings: list[str]) -> None:
     """The library's one-line warnings (an unreadable registry file), on stderr."""
-    import sys
-
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
 
@@ -106,8 +105,11 @@ def remove_command(args: argparse.Namespace) -> int:
             problems.append(f"no model or persona named '{name}'" + (
                 f" (did you mean {', '.join(repr(s) for s in error.suggestions)}?)" if error.suggestions else ""))
             continue
-        except (LibraryError, OSError) as error:
+        except LibraryError as error:
             problems.append(str(error))
+            continue
+        except OSError as error:
+            problems.append(f"cannot delete '{name}': {error.strerror} ({error.filename})")
             continue
         if outcome == "deleted":
             print(f"deleted '{name}'")
@@ -129,9 +131,9 @@ def copy_command(args: argparse.Namespace) -> int:
     library = context.library
     persona = context.personas.get(args.source)
     try:
-        taken = {entry.name for entry in library.list()} | {p.name for p in context.personas.list()}
         if persona is not None:
             destination = normalize_name(args.destination)
+            taken = {entry.name for entry in library.list()} | {p.name for p in context.personas.list()}
             if destination in taken:
                 raise CommandError(f"'{destination}' already exists")
             context.personas.save(destination, persona.modelfile)

@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import importlib.util
 import json
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -301,32 +302,33 @@ class Library:
         return Found(name or model_name_for(path), (path,), source, problem=f"file not found: {path}")
 
     def _entry(self, found: Found, cache: dict[str, Any]) -> ModelEntry:
+        """The entry for what a source found: header metadata (cached) of every part; a split
+        model's parameter count and tensor bytes are the sums over its parts."""
         path = found.path
         try:
             stats = [part.stat() for part in found.parts]
         except OSError as error:
             return ModelEntry(found.name, path, found.source, 0, 0.0, found.id or "-", None,
                               found.problem or f"cannot read: {error.strerror}", found.defaults, found.parts)
-        key = str(path)
-        first = stats[0]
-        cached = cache.get(key)
-        if not cached or cached.get("size") != first.st_size or cached.get("mtime_ns") != first.st_mtime_ns:
-            cached = {"size": first.st_size, "mtime_ns": first.st_mtime_ns, "id": _content_id(path, first.st_size)}
-            try:
-                cached["info"] = read_gguf_info(path).to_dict()
-            except GGUFError as error:
-                cached["problem"] = str(error)
-            cache[key] = cached
-        info = GGUFInfo.from_dict(cached["info"]) if "info" in cached else None
+        headers = [_header(part, stat, cache) for part, stat in zip(found.parts, stats)]
+        problems = [h["problem"] if i == 0 else f"part {i + 1}: {h['problem']}" for i, h in enumerate(headers) if "problem" in h]
+        info = GGUFInfo.from_dict(headers[0]["info"]) if "info" in headers[0] else None
+        if info is not None and len(headers) > 1 and not problems:
+            infos = [GGUFInfo.from_dict(h["info"]) for h in headers]
+            info = replace(
+                info,
+                parameter_count=sum(i.parameter_count for i in infos),
+                tensor_bytes=sum(i.tensor_bytes for i in infos),
+            )
         return ModelEntry(
             name=found.name,
             path=path,
             source=found.source,
             size=sum(s.st_size for s in stats),
             modified=max(s.st_mtime for s in stats),
-            id=found.id or cached["id"],
+            id=found.id or headers[0]["id"],
             info=info,
-            problem=found.problem or cached.get("problem", ""),
+            problem=found.problem or (problems[0] if problems else ""),
             defaults=found.defaults,
             parts=found.parts,
         )
@@ -346,6 +348,19 @@ class Library:
             tmp.replace(self._cache_file)
         except OSError:
             pass  # the cache only saves time; a read-only or full disk must not break listing
+
+
+def _header(path: Path, stat: os.stat_result, cache: dict[str, Any]) -> dict[str, Any]:
+    """A file's ID and GGUF header (or its problem), from the cache while size and mtime match."""
+    cached = cache.get(str(path))
+    if not cached or cached.get("size") != stat.st_size or cached.get("mtime_ns") != stat.st_mtime_ns:
+        cached = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "id": _content_id(path, stat.st_size)}
+        try:
+            cached["info"] = read_gguf_info(path).to_dict()
+        except GGUFError as error:
+            cached["problem"] = str(error)
+        cache[str(path)] = cached
+    return cached
 
 
 def _named(name: str, entries: dict[str, ModelEntry]) -> ModelEntry:
