@@ -7,6 +7,7 @@ Answers come from the database with fixed statistics, so no clock or speed shows
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from textual.pilot import Pilot
@@ -49,8 +50,13 @@ def seeded(make_app: AppFactory, turns: Sequence[tuple[str, str]], title: str = 
 
 
 async def ready(pilot: Pilot) -> None:
-    """Wait for background work; stop cursors blinking so every screenshot is the same."""
+    """Wait for background work and for focus to land; stop cursors blinking so every
+    screenshot is the same (a focused field draws its cursor, an unfocused one does not)."""
     await settle(pilot)
+    deadline = asyncio.get_running_loop().time() + 2
+    while pilot.app.focused is None and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+    await pilot.pause()
     for screen in pilot.app.screen_stack:
         for field in screen.query("TextArea, Input"):
             field.cursor_blink = False  # type: ignore[attr-defined]
