@@ -150,12 +150,12 @@ def test_broken_files_are_clear_errors(fake_hub: FakeHub, paths: Paths, quant: s
 
 
 def test_not_enough_disk_space_fails_before_downloading(fake_hub: FakeHub, paths: Paths) -> None:
-    manager = manager_for(paths, free_space=lambda path: 1_000)
+    manager = manager_for(paths, free_space=lambda path: 500)
     model = resolve_hf_name(STARTER)
     download = manager.add(model)
     assert manager.wait(download, timeout=30) == State.FAILED
     assert download.error == (
-        f"not enough disk space: {model.name} needs 98 MB more, 1000 B free under {paths.models_dir}"
+        f"not enough disk space: {model.name} needs 98 MB more, 500 B free under {paths.models_dir}"
     )
     assert fake_hub.downloads_of(STARTER_REPO, STARTER_FILE) == []
 

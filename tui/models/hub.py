@@ -181,6 +181,11 @@ def search_repos(query: str, limit: int = 30) -> list[RepoSummary]:
     """GGUF repositories matching `query`, most downloaded first."""
 
     def call() -> list[RepoSummary]:
+        from huggingface_hub.utils import get_session
+
+        # One plain request first: list_models retries a refused connection for ~25 s, and an
+        # unreachable hub should say so at once.
+        get_session().get(f"{endpoint()}/api/models", params={"limit": 1}, headers=request_headers(), timeout=TIMEOUT_S)
         found = _api().list_models(
             search=query or None,
             filter="gguf",
