@@ -67,10 +67,10 @@ def test_search_prints_a_table(run_whirr, fake_hub: FakeHub) -> None:  # noqa: A
     result = run_whirr("search", "whirr-test")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "NAME                                         DOWNLOADS    LIKES    UPDATED",
-        "hf.co/whirr-test/SmolLM2-135M-Instruct-GGUF  5,200        42       2025-01-15",
-        "hf.co/whirr-test/Tiny-Llama-GGUF             900          7        2025-01-15",
-        "hf.co/whirr-test/broken-GGUF                 12           0        2025-01-15",
+        "NAME                                           DOWNLOADS    LIKES    UPDATED",
+        "hf.co/whirr-test/SmolLM2-135M-Instruct-GGUF    5,200        42       2025-01-15",
+        "hf.co/whirr-test/Tiny-Llama-GGUF               900          7        2025-01-15",
+        "hf.co/whirr-test/broken-GGUF                   12           0        2025-01-15",
     ]
 
 

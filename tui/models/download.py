@@ -393,6 +393,7 @@ class DownloadManager:
                     if now - last_notice >= self.min_interval:
                         last_notice = now
                         self._changed(download)
+        self._changed(download)  # the last bytes of this transfer, whatever the throttle said
 
     def _verify_and_store(self, download: Download) -> None:
         download.verifying = True

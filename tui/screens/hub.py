@@ -51,10 +51,10 @@ class DownloadRow(ListItem):
     DEFAULT_CSS = """
     DownloadRow { height: 1; }
     DownloadRow Horizontal { height: 1; }
-    DownloadRow .dl-name { width: 1fr; }
+    DownloadRow .dl-name { width: auto; max-width: 60; padding: 0 1; }
     DownloadRow ProgressBar { width: 24; }
     DownloadRow ProgressBar Bar { width: 22; }
-    DownloadRow .dl-status { width: 2fr; }
+    DownloadRow .dl-status { width: 1fr; padding: 0 1; }
     """
 
     def __init__(self, download: Download) -> None:
@@ -71,7 +71,9 @@ class DownloadRow(ListItem):
         self.refresh_status()
 
     def refresh_status(self) -> None:
-        """Show the download's current numbers."""
+        """Show the download's current numbers (on_mount shows them for a row not mounted yet)."""
+        if not self.is_mounted:
+            return
         self.query_one(ProgressBar).update(total=self.download.total or None, progress=self.download.done)
         self.query_one(".dl-status", Label).update(download_status(self.download))
 
@@ -255,7 +257,7 @@ class HubScreen(Screen[None]):
     def _show_fit(self, row: int, text: str) -> None:
         table = self.query_one("#hub-files", DataTable)
         if row < table.row_count:
-            table.update_cell_at((row, 3), text)
+            table.update_cell_at((row, 3), text, update_width=True)
 
     # -- downloads -----------------------------------------------------------------------------
 
@@ -287,6 +289,7 @@ class HubScreen(Screen[None]):
                 return row
         row = DownloadRow(download)
         listing.append(row)
+        listing.index = len(listing.children) - 1  # the newest download is the one keys act on
         return row
 
     def on_hub_screen_download_action(self, message: DownloadAction) -> None:
