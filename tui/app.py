@@ -67,7 +67,7 @@ class WhirrApp(App[None]):
         super().__init__()
         self.paths = paths or resolve_paths()
         self.config, self.startup_warnings = load_config(self.paths)
-        self.library = Library(self.paths, extra_dirs=self.config.model_dirs)
+        self.library = Library.from_config(self.paths, self.config)
         self.personas = PersonaStore(self.paths)
         self._engines = engines
         self._engines_lock = threading.Lock()
@@ -144,14 +144,14 @@ class WhirrApp(App[None]):
             return self._engines
 
     def persona_target(self, model: str) -> RunTarget | None:
-        """A session model name's persona layers (None when the name is not a persona or its
-        base cannot be resolved: the engine then reports the problem). Blocking: call in a thread."""
-        if self.personas.get(model) is None:
-            return None
+        """A session model name's layers: a persona's, or a model's own defaults (an Ollama
+        model's template, system and parameters). None when there are none or the name cannot be
+        resolved (the engine then reports the problem). Blocking: call in a thread."""
         try:
-            return resolve_target(model, self.library, self.personas)
+            target = resolve_target(model, self.library, self.personas)
         except (LookupError, ValueError):
             return None
+        return target if target.persona is not None or target.entry.defaults is not None else None
 
     # -- themes --------------------------------------------------------------------------------
 

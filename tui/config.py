@@ -39,6 +39,9 @@ class Config:
     theme: str = "whirr-dark"
     meters_panel: str = "auto"
     model_dirs: list[str] = field(default_factory=list)
+    ollama_models: str = ""  # Ollama's store; empty: $OLLAMA_MODELS or ~/.ollama/models
+    lmstudio_models: str = ""  # LM Studio's models; empty: $LMSTUDIO_MODELS or ~/.lmstudio/models
+    hf_cache: str = ""  # the Hugging Face hub cache; empty: $HF_HUB_CACHE or $HF_HOME/hub
     options: Options = field(default_factory=Options)
     energy: EnergySettings = field(default_factory=EnergySettings)
     keys: dict[str, str] = field(default_factory=dict)

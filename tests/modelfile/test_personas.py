@@ -132,7 +132,8 @@ def test_rm_removes_a_persona_and_nothing_else(whirr_home: Path, pirate_file: Pa
     assert removed.returncode == 0 and "deleted 'pirate'" in removed.stdout
     assert PersonaStore(resolve_paths()).get("pirate") is None
     again = whirr("rm", "pirate", "smollm2:135m")
-    assert again.returncode == 1 and "no persona named 'pirate', 'smollm2:135m'" in again.stderr
+    assert again.returncode == 1 and "no model or persona named 'pirate'" in again.stderr
+    assert "'smollm2:135m' is whirr's built-in model and cannot be removed" in again.stderr
     assert starter_path.exists()
 
 

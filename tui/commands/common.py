@@ -31,10 +31,10 @@ class Context:
 
     @property
     def library(self) -> "Library":
-        """The model library with the configured extra folders."""
+        """The model library with the configured folders and stores."""
         from tui.models.library import Library
 
-        return Library(self.paths, self.config.model_dirs)
+        return Library.from_config(self.paths, self.config)
 
     @property
     def personas(self) -> "PersonaStore":

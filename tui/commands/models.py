@@ -1,4 +1,5 @@
-"""`whirr list` and `whirr show`: what models there are and what is inside one."""
+"""`whirr list`, `whirr show`, `whirr rm` and `whirr cp`: the models and personas there are,
+what is inside one, removing them and giving them another name."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
-from tui.commands.common import load_context, resolve_usable
+from tui.commands.common import CommandError, load_context, resolve_usable
+from tui.models.fit import human_size
 
 if TYPE_CHECKING:
     from tui.modelfile.personas import RunTarget
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `whirr list` and `whirr show`."""
+    """Add `whirr list`, `whirr show`, `whirr rm` and `whirr cp`."""
     listing = subparsers.add_parser("list", aliases=["ls"], help="list models", description="List every model whirr can run.")
     listing.set_defaults(func=list_command)
     show = subparsers.add_parser("show", help="show a model's details", description="Show what a model's GGUF header says.")
@@ -22,15 +24,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument("--template", action="store_true", help="print only the chat template")
     what.add_argument("--modelfile", action="store_true", help="print the Modelfile (a persona's own, or one for the model)")
     show.set_defaults(func=show_command)
-
-
-def human_size(size: int) -> str:
-    """Sizes as Ollama prints them (decimal units): 98 MB, 4.7 GB."""
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if size >= scale:
-            value = size / scale
-            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
-    return f"{size} B"
+    remove = subparsers.add_parser(
+        "rm",
+        help="remove a model or persona",
+        description="Remove personas and models: files in whirr's models folder are deleted; models "
+        "imported from other tools (Ollama, LM Studio, the Hugging Face cache) or added by path are "
+        "only forgotten, their files stay where they are.",
+    )
+    remove.add_argument("names", nargs="+", metavar="NAME", help="model or persona name(s)")
+    remove.set_defaults(func=remove_command)
+    copy = subparsers.add_parser(
+        "cp", help="copy a model or persona", description="Give a model another name (no file is copied) or copy a persona."
+    )
+    copy.add_argument("source", help="model or persona name")
+    copy.add_argument("destination", help="the new name")
+    copy.set_defaults(func=copy_command)
 
 
 def human_age(timestamp: float, now: float | None = None) -> str:
@@ -54,11 +62,12 @@ def list_command(args: argparse.Namespace) -> int:
     from tui.modelfile import write
 
     context = load_context()
+    library = context.library
     rows = [("NAME", "ID", "SIZE", "SOURCE", "MODIFIED")]
     for persona in context.personas.list():
         digest = hashlib.sha256(write(persona.modelfile).encode()).hexdigest()[:12]
         rows.append((persona.name, digest, "-", f"persona of {persona.base}", human_age(persona.created)))
-    for entry in context.library.list():
+    for entry in library.list():
         modified = human_age(entry.modified)
         if entry.problem:
             modified += f"   unusable: {entry.problem}"
@@ -67,6 +76,72 @@ def list_command(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         print("    ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "    " + row[4])
+    print_warnings(library.warnings)
+    return 0
+
+
+def print_warnings(warnings: list[str]) -> None:
+    """The library's one-line warnings (an unreadable registry file), on stderr."""
+    import sys
+
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def remove_command(args: argparse.Namespace) -> int:
+    """Remove each name: a persona, else a model (delete whirr's own files, forget imported ones)."""
+    from tui.models.library import LibraryError, ModelNotFound
+
+    context = load_context()
+    library = context.library
+    problems = []
+    for name in args.names:
+        if context.personas.remove(name):
+            print(f"deleted '{name}'")
+            continue
+        try:
+            entry = library.named(name)
+            outcome = library.remove(name)
+        except ModelNotFound as error:
+            problems.append(f"no model or persona named '{name}'" + (
+                f" (did you mean {', '.join(repr(s) for s in error.suggestions)}?)" if error.suggestions else ""))
+            continue
+        except (LibraryError, OSError) as error:
+            problems.append(str(error))
+            continue
+        if outcome == "deleted":
+            print(f"deleted '{name}'")
+        else:
+            where = "" if entry.alias_of else f"; its file stays at {entry.path}"
+            print(f"forgot '{name}' (not whirr's file, nothing deleted{where})")
+    print_warnings(library.warnings)
+    if problems:
+        raise CommandError("; ".join(problems))
+    return 0
+
+
+def copy_command(args: argparse.Namespace) -> int:
+    """Copy a persona under a new name, or give a model another name (an alias: no file is copied)."""
+    from tui.modelfile.personas import PersonaError, normalize_name
+    from tui.models.library import LibraryError, ModelNotFound
+
+    context = load_context()
+    library = context.library
+    persona = context.personas.get(args.source)
+    try:
+        taken = {entry.name for entry in library.list()} | {p.name for p in context.personas.list()}
+        if persona is not None:
+            destination = normalize_name(args.destination)
+            if destination in taken:
+                raise CommandError(f"'{destination}' already exists")
+            context.personas.save(destination, persona.modelfile)
+        else:
+            if context.personas.get(args.destination) is not None:
+                raise CommandError(f"'{args.destination}' is already a persona")
+            library.copy(args.source, args.destination)
+    except (PersonaError, LibraryError, ModelNotFound) as error:
+        raise CommandError(str(error)) from None
+    print(f"copied '{args.source}' to '{args.destination}'")
     return 0
 
 

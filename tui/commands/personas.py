@@ -1,4 +1,5 @@
-"""`whirr create NAME -f Modelfile` stores a persona made from an Ollama Modelfile; `whirr rm` removes it."""
+"""`whirr create NAME -f Modelfile` stores a persona made from an Ollama Modelfile (`whirr rm`, in
+models.py, removes personas and models alike)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from tui.commands.common import CommandError, load_context, resolve_usable
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `whirr create` and `whirr rm`."""
+    """Add `whirr create`."""
     parser = subparsers.add_parser(
         "create",
         help="create a persona from a Modelfile",
@@ -19,23 +20,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("name", help="persona name (NAME or NAME:TAG)")
     parser.add_argument("-f", "--file", default="Modelfile", help="the Modelfile (default: ./Modelfile)")
     parser.set_defaults(func=create_command)
-    remove = subparsers.add_parser("rm", help="remove a persona", description="Remove a persona (model files are never deleted here).")
-    remove.add_argument("names", nargs="+", metavar="NAME", help="persona name(s)")
-    remove.set_defaults(func=remove_command)
-
-
-def remove_command(args: argparse.Namespace) -> int:
-    """Remove personas by name; a name that is not a persona is an error (nothing else is touched)."""
-    context = load_context()
-    missing = []
-    for name in args.names:
-        if context.personas.remove(name):
-            print(f"deleted '{name}'")
-        else:
-            missing.append(name)
-    if missing:
-        raise CommandError(f"no persona named {', '.join(repr(n) for n in missing)} (whirr rm removes personas)")
-    return 0
 
 
 def create_command(args: argparse.Namespace) -> int:

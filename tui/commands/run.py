@@ -37,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--verbose", action="store_true", help="print timing statistics after each answer")
     parser.add_argument("--batch", metavar="FILE", help="answer each prompt in FILE (lines, or JSONL with a 'prompt' field)")
     parser.add_argument("--output", metavar="FILE", help="with --batch: write the JSONL answers here instead of stdout")
+    parser.add_argument("--force", action="store_true", help="load the model even if it does not seem to fit in memory")
     add_option_flags(parser)
     parser.set_defaults(func=run_command, trailing_words="prompt")
 
@@ -81,6 +82,7 @@ def run_command(args: argparse.Namespace) -> int:
     """Entry point of `whirr run`."""
     from tui.engine.llama import LlamaEngine
     from tui.logs import setup_logging
+    from tui.models.fit import DoesNotFit
 
     context = load_context()
     setup_logging(context.paths)
@@ -88,8 +90,14 @@ def run_command(args: argparse.Namespace) -> int:
         raise CommandError("--output needs --batch")
     target = resolve_usable(context, args.model or context.config.default_model)
     system = next(s for s in (args.system, target.system, context.config.system) if s is not None)
-    engine = LlamaEngine(target.entry.path, target.name, adapter=target.adapter)
+    entry = target.entry
+    engine = LlamaEngine(entry.path, target.name, adapter=target.adapter, info=entry.info, file_size=entry.size)
+    engine.force = args.force
     chat = Chat(target, engine, options_from_flags(args, target.options(context.config.options)), system)
+    try:
+        engine.check_memory(chat.options)
+    except DoesNotFit as error:
+        raise CommandError(f"{error}, or run with --force to load it anyway") from None
     if args.verbose:
         chat.meter = start_meter(context.config)
     if args.batch:

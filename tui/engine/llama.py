@@ -29,11 +29,20 @@ from tui.engine.base import (
     StatusEvent,
     TokenEvent,
 )
-from tui.engine.llama_runtime import PromptAbort, TokenPieces, load_llama, load_settings, sampling_arguments
+from tui.engine.llama_runtime import (
+    PromptAbort,
+    TokenPieces,
+    context_size,
+    load_llama,
+    load_settings,
+    sampling_arguments,
+)
 from tui.engine.options import Options
 from tui.engine.state_cache import StateCache, common_prefix
 from tui.engine.template import ChatTemplate, make_template
 from tui.engine.textstream import TextAssembler
+from tui.models.fit import DoesNotFit, check_fit
+from tui.models.gguf_info import GGUFInfo
 
 # When older turns must be dropped, leave at least this much room for the answer.
 MIN_ANSWER_ROOM = 256
@@ -70,10 +79,23 @@ class PreparedPrompt:
 class LlamaEngine:
     """Answers chats with one GGUF model, loaded on first use. Not re-entrant: one lock."""
 
-    def __init__(self, model_path: Path, name: str = "", adapter: Path | None = None) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        name: str = "",
+        adapter: Path | None = None,
+        info: GGUFInfo | None = None,
+        file_size: int | None = None,
+    ) -> None:
+        """With `file_size` (all parts of the model), loading first checks that the model fits
+        in memory at the requested context and raises DoesNotFit when not, unless `force` is set."""
         self.model_path = Path(model_path)
         self.name = name or self.model_path.name
         self.adapter = adapter
+        self.info = info
+        self.file_size = file_size
+        self.force = False
+        """Load even when the memory estimate says the model does not fit (`whirr run --force`)."""
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None
         self._states = StateCache()
@@ -103,6 +125,15 @@ class LlamaEngine:
         """Load (or reload for new load-time options) now; returns seconds spent. Blocking."""
         with self._lock:
             return self._ensure_loaded(options)
+
+    def check_memory(self, options: Options) -> None:
+        """Raise DoesNotFit when the model will not fit in free memory with these options
+        (nothing is checked when `force` is set or the file size is unknown)."""
+        if self.file_size is None or self.force:
+            return
+        fit = check_fit(self.info, self.file_size, context_size(options.num_ctx), options.num_gpu)
+        if not fit.fits:
+            raise DoesNotFit(fit, self.name)
 
     def unload(self) -> None:
         """Free the model's memory (waits for a running answer to finish)."""
@@ -161,6 +192,7 @@ class LlamaEngine:
             raise EngineError(f"model file not found: {self.model_path}")
         if self.adapter is not None and not self.adapter.is_file():
             raise EngineError(f"adapter file not found: {self.adapter}")
+        self.check_memory(options)
         started = time.perf_counter()
         try:
             llm = load_llama(self.model_path, options, self.adapter)

@@ -9,7 +9,7 @@ import psutil
 
 from tui.engine.base import EngineError
 from tui.engine.llama import LlamaEngine
-from tui.modelfile.personas import PersonaStore, RunTarget, resolve_target
+from tui.modelfile.personas import PersonaStore, RunTarget, model_target, resolve_target
 from tui.models.library import Library
 
 # Keep this much RAM free beyond a model's file size when deciding to unload others.
@@ -33,8 +33,7 @@ class EngineManager:
         if self.personas is not None:
             target = resolve_target(model_name, self.library, self.personas)
         else:
-            entry = self.library.resolve(model_name)
-            target = RunTarget(entry.name, entry)
+            target = model_target(self.library.resolve(model_name))
         entry = target.entry
         if not entry.usable:
             raise EngineError(f"model '{entry.name}' cannot be used: {entry.problem} ({entry.path})")
@@ -42,14 +41,17 @@ class EngineManager:
 
     def engine_for(self, model_name: str) -> LlamaEngine:
         """The engine for `model_name` (a persona runs its base model with its adapter), most
-        recently used first; frees memory for it if needed."""
+        recently used first; frees memory for it if needed. Its load checks the memory fit
+        (DoesNotFit) unless the caller sets `engine.force`."""
         target = self.target_for(model_name)
         entry = target.entry
         key = f"{entry.path}|{target.adapter or ''}"
         with self._lock:
             engine = self._engines.get(key)
             if engine is None:
-                engine = self._engines[key] = LlamaEngine(entry.path, name=entry.name, adapter=target.adapter)
+                engine = self._engines[key] = LlamaEngine(
+                    entry.path, name=entry.name, adapter=target.adapter, info=entry.info, file_size=entry.size
+                )
                 self._make_room(entry.size, keep=engine)
             self._engines.move_to_end(key)
             return engine

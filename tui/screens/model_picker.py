@@ -8,29 +8,17 @@ from __future__ import annotations
 
 import asyncio
 
-import psutil
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from tui.commands.models import human_size
+from tui.models.fit import available_memory as free_memory
+from tui.models.fit import estimate_memory, human_size
 from tui.modelfile.personas import Persona, PersonaStore
 from tui.models.library import Library, ModelEntry
 from tui.screens.dialogs import Dialog
-
-
-def memory_needed(entry: ModelEntry, num_ctx: int) -> int:
-    """Bytes to run a model: its weights plus an f16 KV cache of `num_ctx` tokens."""
-    info = entry.info
-    if info is None:
-        return entry.size
-    head_dim = info.embedding_length // info.head_count if info.head_count else 0
-    per_token = info.block_count * (info.head_count_kv or info.head_count) * (
-        (info.key_length or head_dim) + (info.value_length or head_dim)
-    )
-    return entry.size + 2 * per_token * num_ctx
 
 
 def model_line(entry: ModelEntry, num_ctx: int, available: int, current: str) -> Text:
@@ -44,7 +32,7 @@ def model_line(entry: ModelEntry, num_ctx: int, available: int, current: str) ->
         return text
     if entry.info is not None:
         text.append(f"{entry.info.parameters_human:>6} {entry.info.quantization:<7} ", style="dim")
-    fits = memory_needed(entry, num_ctx) <= available
+    fits = estimate_memory(entry.info, entry.size, num_ctx).total <= available
     text.append("fits in memory" if fits else "too big for free memory", style="green" if fits else "yellow")
     return text
 
@@ -93,7 +81,7 @@ class ModelPicker(Dialog[str | None]):
     async def _fill(self) -> None:
         entries = await asyncio.to_thread(self._library.list)
         personas = await asyncio.to_thread(self._personas.list) if self._personas is not None else []
-        available = self._available if self._available is not None else psutil.virtual_memory().available
+        available = self._available if self._available is not None else free_memory()
         options = self.query_one(OptionList)
         options.add_options(Option(persona_line(p, self._current), id=p.name) for p in personas)
         options.add_options(

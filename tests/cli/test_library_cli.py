@@ -1,0 +1,120 @@
+"""`whirr list` / `rm` / `cp` over every source, running an Ollama-store model, and the memory
+fit refusal with `--force`, as a user runs them (subprocesses, real files, the real model)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tui.paths import resolve_paths
+
+PIRATE = "FROM smollm2:135m\nSYSTEM Arr.\n"
+
+
+def _rows(listing: str) -> dict[str, str]:
+    """NAME -> SOURCE, read by the header's column positions."""
+    header, *lines = listing.splitlines()
+    start, end = header.index("SOURCE"), header.index("MODIFIED")
+    return {line.split()[0]: line[start:end].strip() for line in lines}
+
+
+def test_list_shows_every_source(run_whirr, stores) -> None:
+    result = run_whirr("list")
+    assert result.returncode == 0, result.stderr
+    header = result.stdout.splitlines()[0].split()
+    assert header == ["NAME", "ID", "SIZE", "SOURCE", "MODIFIED"]
+    rows = _rows(result.stdout)
+    assert rows == {
+        "smollm2:135m": "built-in",
+        "tinypirate:latest": "ollama",
+        "someone/tiny:q4": "ollama",
+        "hf.co/org/repo:q4_1": "ollama",
+        "lmstudio-community/smollm2-135m-instruct-gguf:q4_1": "lmstudio",
+        "hf.co/huggingfacetb/smollm2-135m-instruct-gguf:q4_1": "hf-cache",
+    }
+    line = next(line for line in result.stdout.splitlines() if line.startswith("tinypirate:latest"))
+    assert " MB " in line
+
+
+def test_an_ollama_model_answers_with_its_own_template_system_and_parameters(run_whirr, stores) -> None:
+    ollama = run_whirr("run", "tinypirate", "Hello")
+    assert ollama.returncode == 0, ollama.stderr
+    # The same model with the same settings given by hand answers the same (temperature 0, seed 7).
+    by_hand = run_whirr(
+        "run", "smollm2:135m", "Hello", "--system", stores.system, "--temperature", "0", "--seed", "7",
+        "--num-predict", "12",
+    )
+    assert by_hand.returncode == 0, by_hand.stderr
+    assert ollama.stdout.strip() and ollama.stdout == by_hand.stdout
+
+
+def test_show_an_ollama_model_prints_its_layers(run_whirr, stores) -> None:
+    shown = run_whirr("show", "tinypirate")
+    assert shown.returncode == 0, shown.stderr
+    assert stores.system in shown.stdout and "num_predict" in shown.stdout
+    assert stores.template == run_whirr("show", "tinypirate", "--template").stdout.removesuffix("\n")
+
+
+def test_rm_deletes_owned_files_and_forgets_imported_ones(run_whirr, stores, place_starter) -> None:
+    paths = resolve_paths()
+    owned = paths.models_dir / "mine.Q4_1.gguf"
+    place_starter(owned)
+    size = stores.ollama_blob.stat().st_size
+    assert run_whirr("create", "pirate", "-f", str(_modelfile(paths.data_dir))).returncode == 0
+
+    removed = run_whirr("rm", "pirate", "mine:q4_1", "tinypirate", "lmstudio-community/smollm2-135m-instruct-gguf:q4_1")
+    assert removed.returncode == 0, removed.stderr
+    lines = removed.stdout.splitlines()
+    assert lines[:2] == ["deleted 'pirate'", "deleted 'mine:q4_1'"]
+    assert lines[2] == f"forgot 'tinypirate' (not whirr's file, nothing deleted; its file stays at {stores.ollama_blob})"
+    assert lines[3].startswith("forgot 'lmstudio-community/smollm2-135m-instruct-gguf:q4_1'")
+    assert not owned.exists()
+    for path in (stores.ollama_blob, stores.lmstudio_file):
+        assert path.stat().st_size == size
+    names = set(_rows(run_whirr("list").stdout))
+    assert "tinypirate:latest" not in names and "someone/tiny:q4" in names
+
+    refused = run_whirr("rm", "smollm2:135m", "nosuch")
+    assert refused.returncode == 1
+    assert "'smollm2:135m' is whirr's built-in model and cannot be removed" in refused.stderr
+    assert "no model or persona named 'nosuch'" in refused.stderr
+
+
+def test_cp_makes_an_alias_or_copies_a_persona(run_whirr, stores) -> None:
+    copied = run_whirr("cp", "tinypirate", "captain")
+    assert copied.returncode == 0 and copied.stdout == "copied 'tinypirate' to 'captain'\n"
+    assert run_whirr("show", "captain", "--template").stdout.removesuffix("\n") == stores.template
+    assert run_whirr("create", "pirate", "-f", str(_modelfile(resolve_paths().data_dir))).returncode == 0
+    assert run_whirr("cp", "pirate", "parrot").returncode == 0
+    rows = _rows(run_whirr("list").stdout)
+    assert rows["captain:latest"] == "ollama" and rows["parrot:latest"] == "persona of smollm2:135m"
+    taken = run_whirr("cp", "smollm2:135m", "parrot")
+    assert taken.returncode == 1 and "'parrot' is already a persona" in taken.stderr
+    forgotten = run_whirr("rm", "captain")
+    assert forgotten.stdout == "forgot 'captain' (not whirr's file, nothing deleted)\n"
+    assert stores.ollama_blob.is_file()
+
+
+def test_a_model_that_does_not_fit_is_refused_unless_forced(run_whirr, place_starter, greedy) -> None:
+    # A split model whose second part is a 1 TB sparse file: the estimate counts every part,
+    # llama.cpp loads the first (a complete model), so --force really answers.
+    folder = resolve_paths().models_dir
+    place_starter(folder / "huge-Q4_1-00001-of-00002.gguf")
+    with open(folder / "huge-Q4_1-00002-of-00002.gguf", "wb") as sparse:
+        sparse.truncate(10**12)
+    refused = run_whirr("run", "huge:q4_1", "hi", *greedy)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("Error: model 'huge:q4_1' does not fit in memory: needs 1.0 TB, ")
+    assert refused.stderr.rstrip().endswith(
+        "available; try a smaller quantization or a smaller context (num_ctx), or run with --force to load it anyway")
+    forced = run_whirr("run", "huge:q4_1", "hi", *greedy, "--num-predict", "4", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert forced.stdout.strip()
+    assert os.path.getsize(folder / "huge-Q4_1-00002-of-00002.gguf") == 10**12
+
+
+def _modelfile(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder.parent / "Modelfile"
+    path.write_text(PIRATE)
+    return path
