@@ -142,6 +142,7 @@ def stores(whirr_home: Path, starter_path: Path, starter_sha256: str) -> Stores:
     snapshot = build_hf_cache(hub, starter_path, starter_sha256)
     return Stores(ollama, lmstudio, hub, blob, lm_file, snapshot)
 
+
 @pytest.fixture
 def fake_hub(starter_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator["FakeHub"]:
     """A stand-in Hugging Face hub on 127.0.0.1 (tests/hubserver.py); HF_ENDPOINT points at it."""
