@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import whirr
 from tests.hubserver import BROKEN_REPO, STARTER_FILE, STARTER_REPO, FakeHub
-from tui.commands.pull import duration, progress_line
-from tui.models.download import Download, Part, State
+from tui.commands.pull import progress_line
+from tui.models.download import Download, Part, State, human_duration
 
 NAME = "hf.co/whirr-test/smollm2-135m-instruct-gguf:q4_1"
 
@@ -79,4 +81,23 @@ def test_progress_line() -> None:
     assert progress_line(download, "m.gguf") == "pulling m.gguf  42% ▕████████            ▏ 41 MB/98 MB"
     download.speed = 12_000_000
     assert progress_line(download, "m.gguf").endswith("▏ 41 MB/98 MB  12 MB/s  5s")
-    assert [duration(s) for s in (4.6, 219, 3720)] == ["5s", "3m39s", "1h2m"]
+    assert [human_duration(s) for s in (4.6, 219, 3720)] == ["5s", "3m39s", "1h2m"]
+
+
+def test_ctrl_c_keeps_the_partial_and_pulling_again_resumes(terminal, fake_hub: FakeHub, whirr_home: Path) -> None:  # noqa: ANN001
+    fake_hub.chunk_delay = 0.05
+    session = terminal("pull", f"hf.co/{STARTER_REPO}")
+    session.expect(f"\rpulling {STARTER_FILE}")  # a terminal gets one line, rewritten in place
+    session.expect("MB/98 MB\x1b[K")
+    session.process.send_signal(signal.SIGINT)
+    session.expect(f"Run `whirr pull hf.co/{STARTER_REPO}` again to resume.")
+    assert session.close() == 130
+    (part,) = (whirr_home / "data" / "models" / ".partial").rglob("*.part")
+    kept = part.stat().st_size
+    assert kept > 0
+
+    fake_hub.chunk_delay = 0.0
+    again = whirr("pull", f"hf.co/{STARTER_REPO}")
+    assert again.returncode == 0, again.stderr
+    assert fake_hub.downloads_of(STARTER_REPO, STARTER_FILE)[-1] == f"bytes={kept}-"
+    assert not part.exists()

@@ -194,3 +194,17 @@ def test_speed_and_eta_come_from_the_clock(fake_hub: FakeHub, paths: Paths) -> N
     speed, eta = measured[len(measured) // 2]
     assert speed == pytest.approx(2 * 1024 * 1024)
     assert eta is not None and 0 < eta < 30
+
+
+def test_two_at_a_time_when_configured(fake_hub: FakeHub, paths: Paths) -> None:
+    fake_hub.chunk_delay = 0.01
+    manager = manager_for(paths, max_concurrent=2)
+    both_running: list[bool] = []
+    downloads: list[Download] = []
+    manager.subscribe(lambda d: both_running.append(len(downloads) == 2 and all(x.state == State.RUNNING for x in downloads)))
+    downloads.append(manager.add(resolve_hf_name(STARTER)))
+    downloads.append(manager.add(resolve_hf_name(f"hf.co/{BROKEN_REPO}:Q4_1")))
+    for download in downloads:
+        manager.wait(download, timeout=120)
+    assert any(both_running)
+    assert [d.state for d in downloads] == [State.DONE, State.FAILED]

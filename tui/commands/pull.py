@@ -33,19 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.set_defaults(func=search_command)
 
 
-def duration(seconds: float) -> str:
-    """An ETA as `ollama pull` prints it: 5s, 3m39s, 1h2m."""
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m"
-    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
-
-
 def progress_line(download: "Download", filename: str) -> str:
     """`pulling FILE  42% ▕████      ▏ 41 MB/98 MB  12 MB/s  5s` (speed and ETA once measured)."""
-    from tui.models.download import human_bytes
+    from tui.models.download import human_duration
+    from tui.models.fit import human_size
 
     if download.verifying:
         return "verifying sha256 digest"
@@ -53,10 +44,10 @@ def progress_line(download: "Download", filename: str) -> str:
     filled = int(fraction * BAR_WIDTH)
     line = (
         f"pulling {filename} {fraction * 100:3.0f}% ▕{'█' * filled}{' ' * (BAR_WIDTH - filled)}▏ "
-        f"{human_bytes(download.done)}/{human_bytes(download.total)}"
+        f"{human_size(download.done)}/{human_size(download.total)}"
     )
     if download.speed > 0 and download.eta is not None:
-        line += f"  {human_bytes(download.speed)}/s  {duration(download.eta)}"
+        line += f"  {human_size(int(download.speed))}/s  {human_duration(download.eta)}"
     return line
 
 
@@ -108,7 +99,8 @@ def _fit_verdict(model: "HubModel", num_ctx: int, num_gpu: int) -> str:
 
 def pull_command(args: argparse.Namespace) -> int:
     """Resolve the name on the hub, show the fit, download with progress; Ctrl+C keeps the partial."""
-    from tui.models.download import DownloadManager, State, human_bytes
+    from tui.models.download import DownloadManager, State
+    from tui.models.fit import human_size
     from tui.models.hub import HubError, resolve_hf_name
 
     context = load_context()
@@ -116,7 +108,7 @@ def pull_command(args: argparse.Namespace) -> int:
         model = resolve_hf_name(args.model)
     except HubError as error:
         raise CommandError(str(error)) from None
-    print(f"pulling {model.name} ({model.filename}, {human_bytes(model.size)})", file=sys.stderr)
+    print(f"pulling {model.name} ({model.filename}, {human_size(model.size)})", file=sys.stderr)
     options = context.config.options
     print(_fit_verdict(model, options.num_ctx, options.num_gpu), file=sys.stderr)
     manager = DownloadManager(context.paths)
@@ -129,7 +121,7 @@ def pull_command(args: argparse.Namespace) -> int:
         manager.cancel(download)
         manager.wait(download, timeout=10)
         printer.finish()
-        print(f"Interrupted: {human_bytes(download.done)} are kept. Run `whirr pull {args.model}` again to resume.", file=sys.stderr)
+        print(f"Interrupted: {human_size(download.done)} are kept. Run `whirr pull {args.model}` again to resume.", file=sys.stderr)
         return 130
     printer.finish()
     if state != State.DONE:

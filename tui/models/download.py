@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from tui.models.fit import human_size
 from tui.models.gguf_info import GGUFError, read_gguf_info
 from tui.models.hub import HubModel, file_url, open_stream
 from tui.paths import Paths
@@ -117,13 +118,14 @@ def _free_space(path: Path) -> int:
     return shutil.disk_usage(path).free
 
 
-def human_bytes(size: float) -> str:
-    """Decimal units, as `ollama pull` prints them: 41 MB, 4.7 GB."""
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if size >= scale:
-            value = size / scale
-            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
-    return f"{int(size)} B"
+def human_duration(seconds: float) -> str:
+    """A time left as `ollama pull` prints it: 5s, 3m39s, 1h2m."""
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m"
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
 
 
 class DownloadManager:
@@ -310,7 +312,7 @@ class DownloadManager:
             download.state, download.error = State.FAILED, str(error)
         except (httpx2.TransportError, OSError) as error:
             reason = str(error) or type(error).__name__
-            download.error = f"{reason}; {human_bytes(download.done)} are kept, resume continues from there"
+            download.error = f"{reason}; {human_size(download.done)} are kept, resume continues from there"
             download.state = State.FAILED
         finally:
             download.speed, download.verifying = 0.0, False
@@ -327,8 +329,8 @@ class DownloadManager:
         free = self.free_space(self.paths.models_dir)
         if free < needed:
             raise DownloadError(
-                f"not enough disk space: {download.name} needs {human_bytes(needed)} more, "
-                f"{human_bytes(free)} free under {self.paths.models_dir}"
+                f"not enough disk space: {download.name} needs {human_size(needed)} more, "
+                f"{human_size(free)} free under {self.paths.models_dir}"
             )
 
     def _fetch(self, download: Download, part: Part) -> None:

@@ -18,26 +18,26 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, ListItem, ListView, ProgressBar
 
-from tui.models.download import Download, DownloadManager, State, human_bytes
+from tui.models.download import Download, DownloadManager, State, human_duration
+from tui.models.fit import human_size
 from tui.models.hub import HubError, HubModel, RepoSummary
 
+FIT_WIDTH = 44
 HINT = "Enter: search / open repo / download   Tab: next list   c: cancel  r: resume  d: discard   Esc: back"
 
 
 def download_status(download: Download) -> str:
     """The label beside a download's bar: bytes, percent, speed and ETA, or its state."""
-    sizes = f"{human_bytes(download.done)}/{human_bytes(download.total)}"
+    sizes = f"{human_size(download.done)}/{human_size(download.total)}"
     if download.state == State.RUNNING:
         if download.verifying:
             return f"verifying sha256 · {sizes}"
         text = f"{download.fraction * 100:.0f}% · {sizes}"
         if download.speed > 0 and download.eta is not None:
-            from tui.commands.pull import duration
-
-            text += f" · {human_bytes(download.speed)}/s · {duration(download.eta)} left"
+            text += f" · {human_size(int(download.speed))}/s · {human_duration(download.eta)} left"
         return text
     if download.state == State.DONE:
-        return f"done · {human_bytes(download.total)}"
+        return f"done · {human_size(download.total)}"
     if download.state == State.FAILED:
         return f"failed: {download.error}"
     if download.state == State.PAUSED:
@@ -151,7 +151,8 @@ class HubScreen(Screen[None]):
         repos.add_columns("repository", "downloads", "updated")
         yield repos
         files = DataTable(id="hub-files", cursor_type="row", zebra_stripes=True)
-        files.add_columns("file", "quant", "size", f"memory at context {self._num_ctx:,}")
+        files.add_columns("file", "quant", "size")
+        files.add_column(f"memory at context {self._num_ctx:,}", width=FIT_WIDTH)  # fixed: cells fill in later
         yield files
         yield Label("Downloads", classes="hub-title")
         yield DownloadList(*(DownloadRow(d) for d in self.manager.downloads), id="hub-downloads")
@@ -248,7 +249,7 @@ class HubScreen(Screen[None]):
         table.clear()
         for model in models:
             parts = f" (+{len(model.files) - 1} parts)" if len(model.files) > 1 else ""
-            table.add_row(model.filename + parts, model.quant, human_bytes(model.size), "checking…")
+            table.add_row(model.filename + parts, model.quant, human_size(model.size), "checking…")
         count = f"{len(models)} GGUF model{'s' if len(models) != 1 else ''}"
         self._status(f"{repo_id}: {count}; Enter downloads one" if models else f"{repo_id} has no GGUF files.")
         if models:
@@ -257,7 +258,7 @@ class HubScreen(Screen[None]):
     def _show_fit(self, row: int, text: str) -> None:
         table = self.query_one("#hub-files", DataTable)
         if row < table.row_count:
-            table.update_cell_at((row, 3), text, update_width=True)
+            table.update_cell_at((row, 3), text)
 
     # -- downloads -----------------------------------------------------------------------------
 
