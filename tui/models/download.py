@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tui.models.fit import human_size
 from tui.models.gguf_info import GGUFError, read_gguf_info
-from tui.models.hub import HubModel, file_url, open_stream
+from tui.models.hub import HubModel, file_url, http_problem, open_stream
 from tui.paths import Paths
 
 SIDECAR = "download.json"
@@ -362,7 +362,7 @@ class DownloadManager:
                 target.unlink()
                 return
             if status >= 400:
-                raise DownloadError(f"the hub answered HTTP {status} for {part.filename}")
+                raise DownloadError(http_problem(status, part.filename))
             etag = response.headers.get("etag", "")
             restart = have and (status == 200 or (part.etag and etag and etag != part.etag))
             if restart:  # Range ignored, or the file changed since the partial was written

@@ -123,9 +123,10 @@ def file_url(repo_id: str, path: str, revision: str) -> str:
     return hf_hub_url(repo_id, path, revision=revision, endpoint=endpoint())
 
 
-def is_hf_name(name: str) -> bool:
-    """True when `name` asks for a hub model (hf.co/... or huggingface.co/...)."""
-    return name.lower().startswith(HF_PREFIXES)
+def http_problem(status: int, filename: str) -> str:
+    """What an HTTP error status on a file means for the user."""
+    hint = "; for a gated or private repository, set HF_TOKEN" if status in (401, 403) else ""
+    return f"the hub at {endpoint()} answered HTTP {status} for {filename}{hint}"
 
 
 def parse_hf_name(name: str) -> HubName:
@@ -270,7 +271,7 @@ def read_remote_info(model: HubModel) -> GGUFInfo:
     def fetch(upto: int) -> bytes:
         with open_stream(url, len(data), upto - 1) as response:
             if response.status_code >= 400:
-                raise HubError(f"the hub at {endpoint()} answered HTTP {response.status_code} for {first.path}")
+                raise HubError(http_problem(response.status_code, first.path))
             skip = len(data) if response.status_code == 200 else 0  # a server that ignores Range
             chunks, have = [], 0
             for chunk in response.iter_bytes():

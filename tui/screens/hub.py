@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 
 from textual import work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -189,9 +190,11 @@ class HubScreen(Screen[None]):
         try:
             repos = search_repos(query)
         except HubError as error:
-            self.app.call_from_thread(self._status, str(error), True)
+            if not get_current_worker().is_cancelled:
+                self.app.call_from_thread(self._status, str(error), True)
             return
-        self.app.call_from_thread(self._show_repos, query, repos)
+        if not get_current_worker().is_cancelled:  # a newer search replaced this one
+            self.app.call_from_thread(self._show_repos, query, repos)
 
     def _show_repos(self, query: str, repos: list[RepoSummary]) -> None:
         self._repos = repos
@@ -221,14 +224,21 @@ class HubScreen(Screen[None]):
     def _list_files(self, repo_id: str) -> None:
         from tui.models.hub import list_repo_models
 
+        worker = get_current_worker()
         try:
             models = list_repo_models(repo_id)
         except HubError as error:
-            self.app.call_from_thread(self._status, str(error), True)
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._status, str(error), True)
+            return
+        if worker.is_cancelled:  # another repository was opened meanwhile
             return
         self.app.call_from_thread(self._show_files, repo_id, models)
         for row, model in enumerate(models):
-            self.app.call_from_thread(self._show_fit, row, self._fit_text(model))
+            text = self._fit_text(model)
+            if worker.is_cancelled:
+                return
+            self.app.call_from_thread(self._show_fit, row, text)
 
     def _fit_text(self, model: HubModel) -> str:
         """'fits (needs …, … available)' from the remote header, or why it cannot tell."""
@@ -301,4 +311,3 @@ class HubScreen(Screen[None]):
             self.manager.resume(download)
         else:
             self.manager.discard(download)
-        self._on_download_change(download)
