@@ -25,9 +25,10 @@ from tui.models.download import DownloadManager
 from tui.models.library import Library
 from tui.paths import Paths, resolve_paths
 from tui.screens.chat import ChatScreen
+from tui.screens.library import LibraryScreen
 from tui.store.db import Database, DatabaseError
 from tui.themes import DEFAULT_THEME, load_themes
-from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, unknown_key_ids
+from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
 from tui.widgets.keys import binding
 from tui.widgets.markdown import markdown_styles
 
@@ -180,20 +181,26 @@ class WhirrApp(App[None]):
     # -- palette, clipboard, export ------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Textual's commands (theme, quit...) plus every chat action."""
+        """Textual's commands (theme, quit...) plus every action of the chat or the library."""
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Hugging Face", "Search the hub for GGUF models and download them", self.open_hub)
-        if isinstance(screen, ChatScreen):
-            for action in CHAT_ACTIONS:
-                if action.palette:
-                    yield SystemCommand(action.description, action.help, partial(screen.run_action, action.action))
+        yield SystemCommand("Hugging Face", "Search the hub for GGUF models and download them", self.action_open_hub)
+        actions = CHAT_ACTIONS if isinstance(screen, ChatScreen) else LIBRARY_ACTIONS if isinstance(screen, LibraryScreen) else ()
+        for action in actions:
+            if action.palette:
+                yield SystemCommand(action.description, action.help, partial(screen.run_action, action.action))
 
-    def open_hub(self) -> None:
-        """Open the Hugging Face screen (search, download)."""
+    def action_open_hub(self) -> None:
+        """Open the Hugging Face screen (search, download); the library's `h` opens it too."""
         from tui.screens.hub import HubScreen
 
         options = self.config.options
         self.push_screen(HubScreen(self.downloads, options.num_ctx, options.num_gpu))
+
+    def on_hub_screen_model_downloaded(self) -> None:
+        """A download finished: an open library lists it."""
+        for screen in self.screen_stack:
+            if isinstance(screen, LibraryScreen):
+                screen.action_refresh()
 
     def copy_text(self, text: str, what: str) -> None:
         """Copy to the terminal's clipboard (OSC 52) and the local one when there is one."""

@@ -47,6 +47,7 @@ CHAT_ACTIONS: tuple[ChatAction, ...] = (
     ChatAction("answer.regenerate", "regenerate", "ctrl+r", "Regenerate answer", "Ask again for the last answer"),
     ChatAction("answer.copy", "copy", "ctrl+y", "Copy answer", "Copy the last answer or one of its code blocks"),
     ChatAction("search", "search", "ctrl+f", "Search chats", "Full-text search across every chat", footer="Search"),
+    ChatAction("library.open", "open_library", "f3", "Model library", "Every model whirr can run: details, memory fit, use, copy, delete"),
     ChatAction("meters.toggle", "toggle_meters", "f5", "Meters panel", "Show or hide the meters: load, memory, power, and what each answer cost"),
     ChatAction("session.export_markdown", "export('markdown')", "", "Export session as Markdown", "Write this session to a .md file"),
     ChatAction("session.export_json", "export('json')", "", "Export session as JSON", "Write this session to a .json file"),
@@ -69,6 +70,22 @@ APP_ACTIONS: tuple[ChatAction, ...] = (
     ChatAction("app.quit", "quit", "ctrl+q", "Quit", "Leave whirr (answers being written are saved)", palette=False),
 )
 
+# Keys of the model library screen (F3). Letters act when the table has focus; any other
+# character typed there goes to the filter.
+LIBRARY_ACTIONS: tuple[ChatAction, ...] = (
+    ChatAction("library.use", "use", "enter", "Use model", "Use the highlighted model in the current chat session", footer="Use"),
+    ChatAction("library.default", "set_default", "d", "Set as default", "Make it the model of new sessions (saved in config.toml)", priority=False, footer="Default"),
+    ChatAction("library.copy", "copy", "c", "Copy model", "Add another name for the model (no file is copied)", priority=False, footer="Copy"),
+    ChatAction("library.remove", "remove", "delete,x", "Delete or forget model", "Delete a file whirr owns, or forget an imported one (its file stays)", priority=False, footer="Delete"),
+    ChatAction("library.path", "reveal_path", "p", "Reveal path", "Show the model's file path and copy it to the clipboard", priority=False, footer="Path"),
+    ChatAction("library.sort", "cycle_sort", "s", "Sort", "Sort by the next column (click a header to sort by it; again to reverse)", priority=False, footer="Sort"),
+    ChatAction("library.filter", "focus_filter", "slash", "Filter", "Filter by name, family, quantization or source (or just start typing)", priority=False, palette=False),
+    ChatAction("library.refresh", "refresh", "r", "Refresh", "Read the model folders again", priority=False, footer="Refresh"),
+    ChatAction("library.hub", "hub", "h", "Hugging Face", "Search and download GGUF models from the Hugging Face hub", priority=False, footer="HF"),
+    ChatAction("library.back", "back", "escape", "Back", "Clear the filter, or go back to the chat", priority=False, footer="Back", palette=False),
+    ChatAction("library.close", "close", "f3", "Close library", "Go back to the chat", palette=False),
+)
+
 # Keys of the dialogs.
 DIALOG_ACTIONS: tuple[ChatAction, ...] = (
     ChatAction("dialog.cancel", "cancel", "escape", "Cancel", "Close a dialog without changing anything", priority=False, palette=False),
@@ -88,7 +105,7 @@ MOVE_KEYS: tuple[tuple[str, str], ...] = (
 
 def action_by_id(binding_id: str) -> ChatAction | None:
     """The action with this binding id, if any."""
-    everything = (*CHAT_ACTIONS, *PROMPT_ACTIONS, *APP_ACTIONS, *DIALOG_ACTIONS)
+    everything = (*CHAT_ACTIONS, *PROMPT_ACTIONS, *APP_ACTIONS, *LIBRARY_ACTIONS, *DIALOG_ACTIONS)
     return next((a for a in everything if a.id == binding_id), None)
 
 

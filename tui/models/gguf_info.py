@@ -38,6 +38,7 @@ _WANTED_SUFFIXES = (
     ".attention.head_count_kv",
     ".attention.key_length",
     ".attention.value_length",
+    ".rope.freq_base",
 )
 
 
@@ -68,6 +69,8 @@ class GGUFInfo:
     chat_template: str | None
     license: str
     tensor_bytes: int
+    tokenizer: str = ""  # tokenizer.ggml.model: gpt2, llama, ...; empty in caches written before it was read
+    rope_freq_base: float = 0.0  # 0: not in the header (llama.cpp then uses 10,000)
 
     @property
     def parameters_human(self) -> str:
@@ -236,4 +239,6 @@ def _info(meta: dict[str, Any], parameters: int, tensor_bytes: int, gguf: Any) -
         chat_template=meta.get("tokenizer.chat_template"),
         license=str(meta.get("general.license", "")),
         tensor_bytes=tensor_bytes,
+        tokenizer=str(meta.get("tokenizer.ggml.model", "")),
+        rope_freq_base=float(meta.get(f"{arch}.rope.freq_base", 0.0) or 0.0),
     )

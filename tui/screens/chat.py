@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 from tui.screens.help import HelpScreen
+from tui.screens.library import LibraryScreen
 from tui.screens.model_picker import ModelPicker
 from tui.screens.search import SearchDialog
 from tui.screens.session_dialog import SessionDialog, SessionSettings
@@ -105,21 +106,27 @@ class ChatScreen(SessionsScreen):
 
         self.app.push_screen(SessionDialog(view.session.title, view.session.system, view.data.options), done)
 
+    def use_model(self, model: str | None) -> None:
+        """Switch the active session to `model` (what the model picker and the library chose)."""
+        view = self.view
+        if view is not None and model and model != view.session.model:
+            view.set_model(model)
+            self.notify(f"This session now uses {model}.")
+
     def action_pick_model(self) -> None:
         """Ctrl+O."""
         view = self.view
         if view is None:
             return
-
-        def done(model: str | None) -> None:
-            if model and model != view.session.model:
-                view.set_model(model)
-                self.notify(f"This session now uses {model}.")
-
         picker = ModelPicker(
             self.whirr.library, view.session.model, view.data.options.num_ctx, personas=self.whirr.personas
         )
-        self.app.push_screen(picker, done)
+        self.app.push_screen(picker, self.use_model)
+
+    def action_open_library(self) -> None:
+        """F3: the model library; Enter there uses the model in this session."""
+        view = self.view
+        self.app.push_screen(LibraryScreen(view.session.model if view is not None else ""), self.use_model)
 
     # -- answers -------------------------------------------------------------------------------
 

@@ -10,12 +10,12 @@ from textual.widgets import Label, Static
 
 from tui.screens.dialogs import Dialog
 from tui.widgets.keys import bindings
-from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, MOVE_KEYS, PROMPT_ACTIONS, ChatAction
+from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, LIBRARY_ACTIONS, MOVE_KEYS, PROMPT_ACTIONS, ChatAction
 
 
 def key_text(keys: str) -> str:
     """Keys as people write them: `ctrl+pagedown,ctrl+tab` -> `Ctrl+PageDown / Ctrl+Tab`."""
-    names = {"pagedown": "PageDown", "pageup": "PageUp", "question_mark": "?", "escape": "Esc"}
+    names = {"pagedown": "PageDown", "pageup": "PageUp", "question_mark": "?", "escape": "Esc", "slash": "/"}
     shown = []
     for key in keys.split(","):
         parts = [names.get(p, p.capitalize() if len(p) > 1 else p.upper()) for p in key.strip().split("+")]
@@ -42,6 +42,7 @@ def help_table(keymap: dict[str, str]) -> Table:
     section("Sessions and answers", chat, (("Alt+1 … Alt+9", "Jump to tab 1 … 9"),))
     section("Prompt", PROMPT_ACTIONS)
     section("Everywhere", APP_ACTIONS, MOVE_KEYS)
+    section("Model library (F3)", LIBRARY_ACTIONS)
     section("Dialogs", DIALOG_ACTIONS)
     return table
 
