@@ -133,3 +133,21 @@ def test_snapshot_download_done(fake_hub: FakeHub, whirr_home: Path, snap_compar
         await pilot.pause(0.3)
 
     assert snap_compare(HubApp(), terminal_size=(120, 30), run_before=download)
+
+
+async def test_library_opens_the_hub_and_lists_the_download(fake_hub: FakeHub, make_app) -> None:  # noqa: ANN001
+    from tests.ui.test_library_screen import listed, names, open_library
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        library = await open_library(pilot)
+        await pilot.press("h")
+        assert isinstance(app.screen, HubScreen)
+        await search_and_open(pilot)
+        await pilot.press("enter")
+        (row,) = app.screen.query(DownloadRow)
+        await until(pilot, lambda: row.download.state == State.DONE)
+        await pilot.press("escape")
+        assert app.screen is library
+        await listed(pilot, library)
+        assert "hf.co/whirr-test/smollm2-135m-instruct-gguf:q4_1" in names(library)
