@@ -7,12 +7,17 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tui.models.library import starter_model_path
+
+if TYPE_CHECKING:
+    from tests.hubserver import FakeHub
 
 
 @pytest.fixture
@@ -192,3 +197,17 @@ def huge_model(whirr_home: Path, place_starter) -> str:
     with open(shard, "r+b") as file:
         file.truncate(shard.stat().st_size + 10**12 + 4096)
     return "huge:q4_1"
+
+
+@pytest.fixture
+def fake_hub(starter_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    """A stand-in Hugging Face hub on 127.0.0.1 (tests/hubserver.py); HF_ENDPOINT points at it."""
+    from tests.hubserver import FakeHub, standard_repos, start
+
+    hub = FakeHub(standard_repos(starter_path))
+    server, thread = start(hub)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    yield hub
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)

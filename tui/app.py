@@ -21,6 +21,7 @@ from textual.theme import Theme
 from tui.config import load_config, save_config
 from tui.meters import EnergyMeter, Probe, Sampler
 from tui.modelfile.personas import PersonaStore, RunTarget, resolve_target
+from tui.models.download import DownloadManager
 from tui.models.library import Library
 from tui.paths import Paths, resolve_paths
 from tui.screens.chat import ChatScreen
@@ -83,6 +84,7 @@ class WhirrApp(App[None]):
         self._apply_themes()
         self._apply_keymap(self.config.keys)
         self.db = self._open_database()
+        self.downloads = DownloadManager(self.paths)
 
     # -- startup -------------------------------------------------------------------------------
 
@@ -130,6 +132,7 @@ class WhirrApp(App[None]):
         self.sampler = sampler
 
     def on_unmount(self) -> None:
+        self.downloads.shutdown()  # running downloads stop; their partial files resume next time
         if self._owns_sampler and self.sampler is not None:
             self.sampler.stop()
             self.sampler.probe.close()
@@ -185,6 +188,7 @@ class WhirrApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's commands (theme, quit...) plus every action of the chat, the library or the editor."""
         yield from super().get_system_commands(screen)
+        yield SystemCommand("Hugging Face", "Search the hub for GGUF models and download them", self.action_open_hub)
         actions = SCREEN_ACTIONS.get(type(screen), ())
         for action in actions:
             if action.palette:
@@ -197,6 +201,19 @@ class WhirrApp(App[None]):
             editor.quit_app()
         else:
             self.exit()
+
+    def action_open_hub(self) -> None:
+        """Open the Hugging Face screen (search, download); the library's `h` opens it too."""
+        from tui.screens.hub import HubScreen
+
+        options = self.config.options
+        self.push_screen(HubScreen(self.downloads, options.num_ctx, options.num_gpu))
+
+    def on_hub_screen_model_downloaded(self) -> None:
+        """A download finished: an open library lists it."""
+        for screen in self.screen_stack:
+            if isinstance(screen, LibraryScreen):
+                screen.action_refresh()
 
     def copy_text(self, text: str, what: str) -> None:
         """Copy to the terminal's clipboard (OSC 52) and the local one when there is one."""

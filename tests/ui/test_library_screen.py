@@ -238,9 +238,6 @@ async def test_errors_are_notified_and_the_screen_stays(make_app: AppFactory) ->
         await listed(pilot, screen)
         assert app.screen is screen
         assert any("Could not copy smollm2:135m" in str(n.message) for n in app._notifications)
-        await pilot.press("h")  # the Hugging Face screen is wired in by the app when it has one
-        assert app.screen is screen
-        assert any("Hugging Face screen is not available" in str(n.message) for n in app._notifications)
 
 
 async def test_the_built_in_model_cannot_be_deleted(make_app: AppFactory) -> None:

@@ -46,6 +46,10 @@ class GGUFError(ValueError):
     """The file is not a usable GGUF (wrong format, truncated, unreadable)."""
 
 
+class GGUFTruncated(GGUFError):
+    """The header ends before its last field: a truncated file, or too few bytes read so far."""
+
+
 @dataclass(frozen=True)
 class GGUFInfo:
     """What whirr needs to know about a model file, without loading it."""
@@ -91,14 +95,14 @@ class GGUFInfo:
 class _Cursor:
     """Reads little-endian GGUF values from a buffer, raising GGUFError past its end."""
 
-    def __init__(self, buffer: mmap.mmap) -> None:
+    def __init__(self, buffer: mmap.mmap | bytes) -> None:
         self.buffer = buffer
         self.offset = 0
 
     def unpack(self, fmt: str) -> Any:
         size = struct.calcsize("<" + fmt)
         if self.offset + size > len(self.buffer):
-            raise GGUFError(f"truncated: the header ends early at byte {self.offset:,}")
+            raise GGUFTruncated(f"truncated: the header ends early at byte {self.offset:,}")
         value = struct.unpack_from("<" + fmt, self.buffer, self.offset)[0]
         self.offset += size
         return value
@@ -107,7 +111,7 @@ class _Cursor:
         length = self.unpack("Q")
         end = self.offset + length
         if end > len(self.buffer):
-            raise GGUFError(f"truncated: the header ends early at byte {self.offset:,}")
+            raise GGUFTruncated(f"truncated: the header ends early at byte {self.offset:,}")
         text = bytes(self.buffer[self.offset : end]).decode("utf-8", errors="replace")
         self.offset = end
         return text
@@ -151,7 +155,21 @@ def read_gguf_info(path: Path) -> GGUFInfo:
         raise GGUFError(f"corrupt header: {error}") from None
 
 
-def _parse(buffer: mmap.mmap, file_size: int) -> GGUFInfo:
+def read_gguf_info_from_bytes(data: bytes, file_size: int) -> GGUFInfo:
+    """Read metadata from the first bytes of a GGUF whose full size is `file_size` (a remote
+    file read with an HTTP Range request). Raises GGUFTruncated when `data` ends inside the
+    header (read more and retry) and GGUFError when it is not a usable GGUF."""
+    if data[:4] != GGUF_MAGIC:
+        raise GGUFError("not a GGUF file (wrong magic bytes)")
+    try:
+        return _parse(data, file_size)
+    except ValueError as error:
+        if isinstance(error, GGUFError):
+            raise
+        raise GGUFError(f"corrupt header: {error}") from None
+
+
+def _parse(buffer: mmap.mmap | bytes, file_size: int) -> GGUFInfo:
     import gguf  # type tables only; deferred so cached listings never import numpy
 
     cursor = _Cursor(buffer)

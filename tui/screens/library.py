@@ -300,8 +300,5 @@ class LibraryScreen(Screen[str | None]):
         self.whirr.copy_text(path, "the path")
 
     async def action_hub(self) -> None:
-        """h: the Hugging Face screen, when this build has it."""
-        if hasattr(self.app, "action_open_hub"):
-            await self.app.run_action("open_hub")
-        else:
-            self.notify("The Hugging Face screen is not available in this build.", severity="warning")
+        """h: the Hugging Face screen (search and download)."""
+        await self.app.run_action("open_hub")
