@@ -190,6 +190,17 @@ async def test_a_second_session_on_the_same_model_waits_and_says_so(make_app: Ap
         assert stored(app, first)[-1].state == "done"
 
 
+async def scroll_settled(transcript: Transcript, timeout: float = 3.0) -> float:
+    """The scroll position once it has stayed put for 0.15 s (a key may take a frame or two)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last, still = transcript.scroll_y, 0
+    while still < 3 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+        still = still + 1 if transcript.scroll_y == last else 0
+        last = transcript.scroll_y
+    return last
+
+
 async def test_the_view_follows_the_answer_only_while_at_the_bottom(make_app: AppFactory) -> None:
     app = make_app(reply="line\n\n" * 2000, rate=1500)
     async with app.run_test() as pilot:
@@ -202,8 +213,7 @@ async def test_the_view_follows_the_answer_only_while_at_the_bottom(make_app: Ap
         while app.focused is not transcript:
             await asyncio.sleep(0.01)
         await press_now(pilot, "pageup")
-        await asyncio.sleep(0.2)
-        held = transcript.scroll_y
+        held = await scroll_settled(transcript)
         assert held < transcript.max_scroll_y
         await asyncio.sleep(0.3)
         assert transcript.scroll_y == held  # reading up is never fought
