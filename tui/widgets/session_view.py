@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import ComposeResult
@@ -19,7 +20,15 @@ from textual.containers import Vertical
 from textual.message import Message as TextualMessage
 from textual.widgets import Static
 
-from tui.engine.base import ChatRequest, ChatStream, DoneEvent, EngineError, Stats, StatusEvent, TokenEvent
+from tui.engine.base import (
+    ChatRequest,
+    ChatStream,
+    DoneEvent,
+    EngineError,
+    Stats,
+    StatusEvent,
+    TokenEvent,
+)
 from tui.engine.options import Options
 from tui.meters import AnswerEnergy, Measurement
 from tui.store.records import DatabaseError, Session
@@ -99,7 +108,7 @@ class SessionView(Vertical):
             return
         self._prepared_for = model = self.session.model
         # After the next frame: loading must never delay what the user sees.
-        self.call_after_refresh(self.run_worker, self._prepare(model), group="prepare", exclusive=True)
+        self.call_after_refresh(self.run_worker, partial(self._prepare, model), group="prepare", exclusive=True)
 
     def _engine_for(self, model: str) -> Any:
         """The engine for a model (call in a thread: the first call imports llama.cpp)."""
