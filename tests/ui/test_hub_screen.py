@@ -120,11 +120,11 @@ async def test_unreachable_hub_is_an_inline_message(whirr_home: Path, monkeypatc
         assert app.screen.query_one("#hub-repos", DataTable).row_count == 0
 
 
-def test_snapshot_repo_files_with_fit(fake_hub: FakeHub, whirr_home: Path, snap_compare) -> None:  # noqa: ANN001
+def test_hub_files_with_fit_snapshot(fake_hub: FakeHub, whirr_home: Path, snap_compare) -> None:  # noqa: ANN001
     assert snap_compare(HubApp(), terminal_size=(120, 30), run_before=search_and_open)
 
 
-def test_snapshot_download_done(fake_hub: FakeHub, whirr_home: Path, snap_compare) -> None:  # noqa: ANN001
+def test_hub_download_done_snapshot(fake_hub: FakeHub, whirr_home: Path, snap_compare) -> None:  # noqa: ANN001
     async def download(pilot: Pilot) -> None:
         await search_and_open(pilot)
         await pilot.press("enter")
