@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import STORE_SOURCES
 from tui.paths import resolve_paths
 
 PIRATE = "FROM smollm2:135m\nSYSTEM Arr.\n"
@@ -23,14 +24,7 @@ def test_list_shows_every_source(run_whirr, stores) -> None:
     header = result.stdout.splitlines()[0].split()
     assert header == ["NAME", "ID", "SIZE", "SOURCE", "MODIFIED"]
     rows = _rows(result.stdout)
-    assert rows == {
-        "smollm2:135m": "built-in",
-        "tinypirate:latest": "ollama",
-        "someone/tiny:q4": "ollama",
-        "hf.co/org/repo:q4_1": "ollama",
-        "lmstudio-community/smollm2-135m-instruct-gguf:q4_1": "lmstudio",
-        "hf.co/huggingfacetb/smollm2-135m-instruct-gguf:q4_1": "hf-cache",
-    }
+    assert rows == STORE_SOURCES
     line = next(line for line in result.stdout.splitlines() if line.startswith("tinypirate:latest"))
     assert " MB " in line
 

@@ -12,20 +12,13 @@ import pytest
 from tui.config import Config
 from tui.models.library import Library, LibraryError, ModelNotFound, NotOwned
 from tui.models.sources import StoreLocations, group_parts, hf_name, ollama_name
+from tests.conftest import STORE_SOURCES
 from tui.paths import resolve_paths
 
 
 def test_every_store_is_listed_with_its_source_and_name(stores, starter_path: Path) -> None:
     entries = {entry.name: entry for entry in Library(resolve_paths()).list()}
-    expected = {
-        "smollm2:135m": "built-in",
-        "tinypirate:latest": "ollama",
-        "someone/tiny:q4": "ollama",
-        "hf.co/org/repo:q4_1": "ollama",
-        "lmstudio-community/smollm2-135m-instruct-gguf:q4_1": "lmstudio",
-        "hf.co/huggingfacetb/smollm2-135m-instruct-gguf:q4_1": "hf-cache",
-    }
-    assert {name: entry.source for name, entry in entries.items()} == expected
+    assert {name: entry.source for name, entry in entries.items()} == STORE_SOURCES
     size = starter_path.stat().st_size
     for entry in entries.values():
         assert entry.usable and entry.size == size and entry.info is not None and entry.parts == (entry.path,)
