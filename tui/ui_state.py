@@ -43,6 +43,7 @@ CHAT_ACTIONS: tuple[ChatAction, ...] = (
     ),
     ChatAction("session.settings", "session_settings", "ctrl+e", "Session settings", "System prompt and parameters of this session", footer="Session"),
     ChatAction("model.pick", "pick_model", "ctrl+o", "Switch model", "Pick the model for this session (the conversation is kept)", footer="Model"),
+    ChatAction("model.load_anyway", "load_anyway", "", "Load the model anyway", "Load this session's model although the memory estimate says it does not fit"),
     ChatAction("answer.stop", "stop", "escape", "Stop answer", "Stop the answer being written", priority=False),
     ChatAction("answer.regenerate", "regenerate", "ctrl+r", "Regenerate answer", "Ask again for the last answer"),
     ChatAction("answer.copy", "copy", "ctrl+y", "Copy answer", "Copy the last answer or one of its code blocks"),

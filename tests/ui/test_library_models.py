@@ -28,11 +28,22 @@ async def test_an_ollama_model_answers_with_its_layers_in_the_app(stores) -> Non
     assert stored[-1].content.strip() and stored[-1].content.strip() == cli.stdout.strip()
 
 
-async def test_a_model_too_big_for_memory_is_refused_with_the_numbers(huge_model: str) -> None:
+async def test_a_model_too_big_for_memory_is_refused_with_the_numbers_then_loaded_anyway(huge_model: str) -> None:
     save_config(Config(default_model=huge_model), resolve_paths())
     app = WhirrApp()
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot, timeout=LIMIT)
-        problem = active_view(app).problem
-    assert problem.startswith("model 'huge:q4_1' does not fit in memory: needs 1.0 TB, ")
-    assert problem.endswith("available; try a smaller quantization or a smaller context (num_ctx)")
+        view = active_view(app)
+        problem = view.problem
+        notice = str(view.query_one(".notice").render())
+        assert problem.startswith("model 'huge:q4_1' does not fit in memory: needs 1.0 TB, ")
+        assert problem.endswith("available; try a smaller quantization or a smaller context (num_ctx)")
+        assert notice.endswith("Ctrl+O: pick a model, or Load anyway (Ctrl+P)")
+        await app.screen.run_action("load_anyway")  # what the palette's "Load the model anyway" runs
+        await pilot.pause()
+        await settle(pilot, timeout=LIMIT)
+        assert view.problem == "" and not view.too_big
+        await send(pilot, "Hello", timeout=LIMIT)
+        await settle(pilot, timeout=LIMIT)
+        stored = app.db.messages(view.session.id)
+    assert stored[-1].state == "done" and stored[-1].content.strip()

@@ -124,6 +124,14 @@ class ChatScreen(SessionsScreen):
         )
         self.app.push_screen(picker, self.use_model)
 
+    def action_load_anyway(self) -> None:
+        """Palette: load a model the memory estimate refused."""
+        view = self.view
+        if view is None or not view.too_big:
+            self.notify("Nothing to force: this session's model was not refused for memory.")
+        else:
+            view.load_anyway()
+
     def action_open_library(self) -> None:
         """F3: the model library; Enter there uses the model in this session."""
         view = self.view

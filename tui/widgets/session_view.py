@@ -31,6 +31,7 @@ from tui.engine.base import (
 )
 from tui.engine.options import Options
 from tui.meters import AnswerEnergy, Measurement
+from tui.models.fit import DoesNotFit
 from tui.store.records import DatabaseError, Session
 from tui.ui_state import auto_title
 from tui.widgets.message import AnswerMessage, UserMessage
@@ -70,6 +71,7 @@ class SessionView(Vertical):
         self.rate: float | None = None
         self.context_used: int | None = None
         self.problem = ""
+        self.too_big = False  # the problem is the memory estimate: the user may load it anyway
         self.activity = ""
         self.editing: int | None = None  # id of the user message being edited
         self.measurement: Measurement | None = None  # the energy of the answer being written
@@ -98,7 +100,8 @@ class SessionView(Vertical):
         if not self.is_attached:
             return  # the tab was closed while something finished in the background
         notice = self.query_one(".notice", Static)
-        notice.update(f"{self.problem}  —  Ctrl+O: pick a model" if self.problem else "")
+        way_out = "Ctrl+O: pick a model, or Load anyway (Ctrl+P)" if self.too_big else "Ctrl+O: pick a model"
+        notice.update(f"{self.problem}  —  {way_out}" if self.problem else "")
         notice.set_class(bool(self.problem), "-shown")
         self.post_message(self.Changed(self))
 
@@ -121,7 +124,7 @@ class SessionView(Vertical):
                 self.activity = f"loading {model}"
                 self._changed()
                 await asyncio.to_thread(engine.load, self.data.options)
-            self.problem = ""
+            self.set_problem(None)
             self.activity = ""
             self._changed()
             messages, _ = await asyncio.to_thread(history_for, self.data)
@@ -130,10 +133,26 @@ class SessionView(Vertical):
             elif not self.streaming:
                 self.context_used = await asyncio.to_thread(engine.count_tokens, messages, self.data.options)
         except Exception as error:  # a model that cannot load is the session's problem, never the app's
-            self.problem = _problem(error)
+            self.set_problem(error)
             self._prepared_for = None
         self.activity = ""
         self._changed()
+
+    def set_problem(self, error: Exception | None) -> None:
+        """What keeps this session from answering (None: nothing)."""
+        self.problem = _problem(error) if error is not None else ""
+        self.too_big = isinstance(error, DoesNotFit)
+
+    def load_anyway(self) -> None:
+        """Load the session's model although the memory estimate says it does not fit."""
+        if self.too_big:
+            self.too_big = False
+            self.run_worker(self._force_load(self.session.model), group="prepare", exclusive=True)
+
+    async def _force_load(self, model: str) -> None:
+        engine = await asyncio.to_thread(self._engine_for, model)
+        engine.force = True
+        await self._prepare(model)
 
     # -- chatting ------------------------------------------------------------------------------
 
@@ -183,13 +202,13 @@ class SessionView(Vertical):
         meter = cast("WhirrApp", self.app).energy_meter
         try:
             engine = await asyncio.to_thread(self._engine_for, self.session.model)
-            self.problem = ""
+            self.set_problem(None)
             self.measurement = meter.start() if meter is not None else None
             self._stream = engine.chat(request)
             done = await self._pump(self._stream, widget)
             state, stats, text = done.stats.finish_reason, done.stats, done.text
         except Exception as error:  # whatever goes wrong ends this answer, never the app
-            self.problem = _problem(error)
+            self.set_problem(error)
             state, stats = "error", Stats(finish_reason="error", error=self.problem)
         finally:
             if self._stream is not None and text is None:
@@ -311,7 +330,8 @@ class SessionView(Vertical):
     def set_model(self, model: str) -> None:
         """Switch the session's model (the conversation stays) and load it in the background."""
         self.data.update(model=model)
-        self.problem, self.context_used = "", None
+        self.set_problem(None)
+        self.context_used = None
         self.prepare_model()
         self._changed()
 
