@@ -121,6 +121,20 @@ async def test_a_typed_error_is_shown_at_its_line(make_app: AppFactory) -> None:
         assert "No problems" in screen_text(app)
 
 
+async def test_a_from_that_names_no_model_is_a_problem_at_its_line(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        editor = await open_editor(pilot)
+        await replace_text(pilot, editor, "# a persona\nFROM nowhere:7b\nSYSTEM hi\n")
+        await wait_for(pilot, lambda: editor.area.problems == {2: "error"})
+        assert "✗ line 2: model 'nowhere:7b' not found" in screen_text(app)
+        area = editor.area
+        area.replace("smollm2:135m", (1, 5), (1, 15))
+        await pilot.pause(CHECK_DELAY + 0.2)
+        await wait_for(pilot, lambda: editor.area.problems == {})
+        assert "No problems" in screen_text(app)
+
+
 async def test_help_for_the_parameter_under_the_cursor(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

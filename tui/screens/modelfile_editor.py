@@ -23,7 +23,15 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from tui.engine.base import ChatRequest
-from tui.modelfile.assist import INSTRUCTION_HELP, Problem, check, completions, instruction_at, parameter_help
+from tui.modelfile.assist import (
+    INSTRUCTION_HELP,
+    Problem,
+    check,
+    completions,
+    instruction_at,
+    parameter_help,
+)
+from tui.modelfile.document import Modelfile
 from tui.modelfile.personas import (
     PersonaError,
     create_persona,
@@ -33,6 +41,7 @@ from tui.modelfile.personas import (
     prepare_modelfile,
     resolve_target,
 )
+from tui.models.library import ModelNotFound
 from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 from tui.screens.help import HelpScreen
 from tui.ui_state import EDITOR_ACTIONS
@@ -141,7 +150,27 @@ class ModelfileEditor(Screen[None]):
         if self._check_timer is not None:
             self._check_timer.stop()
             self._check_timer = None
-        _, problems = check(self.area.text)
+        text = self.area.text
+        modelfile, problems = check(text)
+        self._show_problems(problems)
+        if modelfile is not None and not any(p.severity == "error" for p in problems):
+            self._check_base(text, modelfile, problems)
+        return problems
+
+    @work(thread=True, group="check-base", exclusive=True)
+    def _check_base(self, text: str, modelfile: Modelfile, problems: list[Problem]) -> None:
+        """Does FROM (and the TEMPLATE over it) resolve, as saving will require? (reads the library)"""
+        try:
+            draft_target(prepare_modelfile(modelfile, Path.cwd()), self.whirr.library, self.whirr.personas)
+        except (ModelNotFound, PersonaError) as error:
+            problem = Problem(_from_line(text), str(error).strip("'\""))
+            self.app.call_from_thread(self._show_base_problem, text, [*problems, problem])
+
+    def _show_base_problem(self, text: str, problems: list[Problem]) -> None:
+        if self.area.text == text:  # still the document that was checked
+            self._show_problems(problems)
+
+    def _show_problems(self, problems: list[Problem]) -> None:
         marks: dict[int, str] = {}
         for problem in problems:
             if marks.get(problem.line) != "error":
@@ -153,7 +182,6 @@ class ModelfileEditor(Screen[None]):
             icons = {"error": "[$error]✗[/]", "warning": "[$warning]![/]"}
             text = "\n".join(f"{icons[p.severity]} line {p.line}: {escape(p.message)}" for p in problems)
         self.query_one("#problems", Static).update(text)
-        return problems
 
     def on_text_area_changed(self, event: ModelfileArea.Changed) -> None:
         if self._check_timer is not None:
@@ -343,6 +371,12 @@ class ModelfileEditor(Screen[None]):
     def action_help(self) -> None:
         """F1."""
         self.app.push_screen(HelpScreen(self.whirr.config.keys))
+
+
+def _from_line(text: str) -> int:
+    """The 1-based line of the FROM instruction (1 when there is none)."""
+    lines = text.splitlines()
+    return next((i for i, line in enumerate(lines, 1) if line.strip().lower().startswith("from ")), 1)
 
 
 def _name_problem(text: str) -> str:
