@@ -18,7 +18,7 @@ from tui.screens.model_picker import ModelPicker
 from tui.screens.search import SearchDialog
 from tui.screens.session_dialog import SessionDialog
 from tui.themes import load_themes
-from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, PROMPT_ACTIONS
+from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, PROMPT_ACTIONS
 from tui.widgets.session_tabs import SessionTabs
 from tui.widgets.transcript import Transcript
 
@@ -29,12 +29,12 @@ def notices(app: WhirrApp) -> list[str]:
 
 async def test_f1_and_question_mark_open_help_listing_every_binding(make_app: AppFactory) -> None:
     app = make_app()
-    async with app.run_test(size=(130, 100)) as pilot:
+    async with app.run_test(size=(130, 160)) as pilot:  # tall enough to show every row
         await pilot.press("f1")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for action in (*CHAT_ACTIONS, *PROMPT_ACTIONS, *APP_ACTIONS, *DIALOG_ACTIONS):
+        for action in (*CHAT_ACTIONS, *PROMPT_ACTIONS, *LIBRARY_ACTIONS, *EDITOR_ACTIONS, *APP_ACTIONS, *DIALOG_ACTIONS):
             if not action.id.startswith("session.goto_"):
                 assert f"{action.description}: " in text
         await pilot.press("escape")

@@ -218,7 +218,9 @@ async def test_the_view_follows_the_answer_only_while_at_the_bottom(make_app: Ap
         await asyncio.sleep(0.3)
         assert transcript.scroll_y == held  # reading up is never fought
         await settle(pilot)
-        assert transcript.scroll_y == held
+        # Never pulled down; the finished answer may lay out a little shorter, which can only
+        # clamp the position upwards.
+        assert transcript.scroll_y <= held
         await pilot.press("end")
         await pilot.pause()
         assert transcript.scroll_y == transcript.max_scroll_y
