@@ -240,6 +240,21 @@ async def test_errors_are_notified_and_the_screen_stays(make_app: AppFactory) ->
         assert any("Could not copy smollm2:135m" in str(n.message) for n in app._notifications)
 
 
+async def test_a_corrupt_library_file_is_reported_once(make_app: AppFactory) -> None:
+    paths = resolve_paths()
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    (paths.data_dir / "library.json").write_text("{broken")
+    app = make_app()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        screen = await open_library(pilot)
+        assert "smollm2:135m" in names(screen)
+        warned = [str(n.message) for n in app._notifications if "library.json is invalid" in str(n.message)]
+        assert len(warned) == 1
+        await pilot.press("r")
+        await listed(pilot, screen)
+        assert len([n for n in app._notifications if "library.json is invalid" in str(n.message)]) == 1
+
+
 async def test_the_built_in_model_cannot_be_deleted(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

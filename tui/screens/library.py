@@ -100,6 +100,10 @@ class LibraryScreen(Screen[str | None]):
             if event.state is WorkerState.SUCCESS:
                 self._rows, self._free = worker.result
                 self._show()
+                warnings = self.whirr.library.warnings
+                for warning in warnings:  # e.g. an unreadable library.json, moved aside
+                    self.notify(warning, severity="warning", timeout=10)
+                warnings.clear()  # each is reported once
             else:
                 message = f"Could not read the model library: {worker.error}"
                 self.query_one("#library-status", Label).update(message)
