@@ -52,6 +52,10 @@ class EngineSource(Protocol):
         """The engine for `model_name`; raises LookupError or EngineError when it cannot be used."""
         ...
 
+    def engine_for_target(self, target: RunTarget) -> Any:
+        """The engine for a resolved RunTarget (its file and adapter)."""
+        ...
+
 
 SCREEN_ACTIONS = {ChatScreen: CHAT_ACTIONS, LibraryScreen: LIBRARY_ACTIONS, ModelfileEditor: EDITOR_ACTIONS}
 """The actions the command palette offers on each screen."""

@@ -148,3 +148,18 @@ def test_the_engine_manager_runs_a_persona_on_its_base_model(whirr_home: Path, s
     engine = manager.engine_for("pirate")
     assert engine.model_path == starter_path and engine.adapter is None
     assert manager.engine_for("smollm2:135m") is engine  # same file, same adapter: one engine
+
+
+def test_an_unsaved_persona_with_an_adapter_gets_its_own_engine(whirr_home: Path, tmp_path: Path, starter_path: Path) -> None:
+    from tui.engine.manager import EngineManager
+    from tui.modelfile.personas import draft_target, prepare_modelfile
+
+    paths = resolve_paths()
+    lora = tmp_path / "lora.gguf"
+    lora.write_bytes(b"GGUF")  # never loaded here: only which engine the draft is given
+    library, personas = Library(paths), PersonaStore(paths)
+    manager = EngineManager(library, personas)
+    draft = prepare_modelfile(parse("FROM smollm2:135m\nADAPTER ./lora.gguf\n"), tmp_path)
+    engine = manager.engine_for_target(draft_target(draft, library, personas))
+    assert engine.model_path == starter_path and engine.adapter == lora
+    assert manager.engine_for("smollm2:135m") is not engine

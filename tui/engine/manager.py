@@ -43,7 +43,10 @@ class EngineManager:
         """The engine for `model_name` (a persona runs its base model with its adapter), most
         recently used first; frees memory for it if needed. Its load checks the memory fit
         (DoesNotFit) unless the caller sets `engine.force`."""
-        target = self.target_for(model_name)
+        return self.engine_for_target(self.target_for(model_name))
+
+    def engine_for_target(self, target: RunTarget) -> LlamaEngine:
+        """The engine for a resolved target: its file with its adapter (an unsaved persona's too)."""
         entry = target.entry
         key = f"{entry.path}|{target.adapter or ''}"
         with self._lock:

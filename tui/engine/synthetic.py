@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from tui.engine.base import (
     ChatRequest,
@@ -23,6 +24,9 @@ from tui.engine.base import (
     TokenEvent,
 )
 from tui.engine.options import Options
+
+if TYPE_CHECKING:
+    from tui.modelfile.personas import RunTarget
 
 # Pieces about the size of real tokens: a word with its leading space, or a run of symbols.
 _PIECES = re.compile(r"\s*\w{1,6}|\s*[^\w\s]|\s+")
@@ -133,6 +137,10 @@ class SyntheticEngines:
         self._factory = factory or (lambda name: SyntheticEngine(name=name))
         self._engines: dict[str, SyntheticEngine] = {}
         self._lock = threading.Lock()
+
+    def engine_for_target(self, target: RunTarget) -> SyntheticEngine:
+        """The engine answering as a resolved target's model."""
+        return self.engine_for(target.entry.name)
 
     def engine_for(self, model_name: str) -> SyntheticEngine:
         """The engine answering as `model_name`, created on first use."""

@@ -348,12 +348,10 @@ class ModelfileEditor(Screen[None]):
             raise ValueError(f"Fix the Modelfile first: {errors[0] if errors else 'it has errors'}")
         modelfile = prepare_modelfile(modelfile, Path.cwd())
         target = draft_target(modelfile, self.whirr.library, self.whirr.personas)
-        engine = self.whirr.engines.engine_for(modelfile.base_model or "")
+        engine = self.whirr.engines.engine_for_target(target)
         messages = target.conversation(target.system, [], prompt)
         request = ChatRequest(messages, target.options(self.whirr.config.options), template=target.template)
         label = f"{self.source.name or 'new persona'} (unsaved) on {target.entry.name}"
-        if modelfile.adapter:
-            label += " · ADAPTER applies once saved"  # the engine source hands out engines by name
         return engine, request, label
 
     def action_escape(self) -> None:
