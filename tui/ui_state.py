@@ -87,6 +87,14 @@ APP_ACTIONS: tuple[ChatAction, ...] = (
 
 # Keys of the model library screen (F3). Letters act when the table has focus; any other
 # character typed there goes to the filter.
+HUB_ACTIONS: tuple[ChatAction, ...] = (
+    ChatAction("hub.cancel", "act('cancel')", "c", "Cancel download", "Stop the highlighted download; its partial file is kept", priority=False, footer="Cancel", palette=False),
+    ChatAction("hub.resume", "act('resume')", "r", "Resume download", "Continue the highlighted download where it stopped", priority=False, footer="Resume", palette=False),
+    ChatAction("hub.discard", "act('discard')", "d,delete", "Discard download", "Stop the highlighted download and delete its partial file", priority=False, footer="Discard", palette=False),
+    ChatAction("hub.close", "close", "escape", "Back", "Leave the Hugging Face screen", priority=False, footer="Back", palette=False),
+)
+"""The Hugging Face screen's keys (cancel, resume and discard act on the highlighted download)."""
+
 LIBRARY_ACTIONS: tuple[ChatAction, ...] = (
     ChatAction("library.use", "use", "enter", "Use model", "Use the highlighted model in the current chat session", footer="Use"),
     ChatAction("library.default", "set_default", "d", "Set as default", "Make it the model of new sessions (saved in config.toml)", priority=False, footer="Default"),
@@ -120,7 +128,7 @@ MOVE_KEYS: tuple[tuple[str, str], ...] = (
 
 def action_by_id(binding_id: str) -> ChatAction | None:
     """The action with this binding id, if any."""
-    everything = (*CHAT_ACTIONS, *EDITOR_ACTIONS, *PROMPT_ACTIONS, *APP_ACTIONS, *LIBRARY_ACTIONS, *DIALOG_ACTIONS)
+    everything = (*CHAT_ACTIONS, *EDITOR_ACTIONS, *PROMPT_ACTIONS, *APP_ACTIONS, *LIBRARY_ACTIONS, *HUB_ACTIONS, *DIALOG_ACTIONS)
     return next((a for a in everything if a.id == binding_id), None)
 
 

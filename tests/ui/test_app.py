@@ -18,7 +18,7 @@ from tui.screens.model_picker import ModelPicker
 from tui.screens.search import SearchDialog
 from tui.screens.session_dialog import SessionDialog
 from tui.themes import load_themes
-from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, PROMPT_ACTIONS
+from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, EDITOR_ACTIONS, HUB_ACTIONS, LIBRARY_ACTIONS, PROMPT_ACTIONS
 from tui.widgets.session_tabs import SessionTabs
 from tui.widgets.transcript import Transcript
 
@@ -34,7 +34,7 @@ async def test_f1_and_question_mark_open_help_listing_every_binding(make_app: Ap
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for action in (*CHAT_ACTIONS, *PROMPT_ACTIONS, *LIBRARY_ACTIONS, *EDITOR_ACTIONS, *APP_ACTIONS, *DIALOG_ACTIONS):
+        for action in (*CHAT_ACTIONS, *PROMPT_ACTIONS, *LIBRARY_ACTIONS, *HUB_ACTIONS, *EDITOR_ACTIONS, *APP_ACTIONS, *DIALOG_ACTIONS):
             if not action.id.startswith("session.goto_"):
                 assert f"{action.description}: " in text
         await pilot.press("escape")

@@ -10,7 +10,7 @@ from textual.widgets import Label, Static
 
 from tui.screens.dialogs import Dialog
 from tui.widgets.keys import bindings
-from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, MOVE_KEYS, PROMPT_ACTIONS, ChatAction
+from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, EDITOR_ACTIONS, HUB_ACTIONS, LIBRARY_ACTIONS, MOVE_KEYS, PROMPT_ACTIONS, ChatAction
 
 
 def key_text(keys: str) -> str:
@@ -42,6 +42,7 @@ def help_table(keymap: dict[str, str]) -> Table:
     section("Sessions and answers", chat, (("Alt+1 … Alt+9", "Jump to tab 1 … 9"),))
     section("Prompt", PROMPT_ACTIONS)
     section("Model library (F3)", LIBRARY_ACTIONS)
+    section("Hugging Face (h in the library)", HUB_ACTIONS, (("Enter", "Search, open the repository, download the file"),))
     section("Modelfile editor (F4)", EDITOR_ACTIONS, (("Tab / Right", "Accept the completion shown after the cursor"),))
     section("Everywhere", APP_ACTIONS, MOVE_KEYS)
     section("Dialogs", DIALOG_ACTIONS)

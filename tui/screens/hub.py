@@ -11,17 +11,25 @@ from __future__ import annotations
 import threading
 
 from textual import work
-from textual.worker import get_current_worker
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, ListItem, ListView, ProgressBar
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Input,
+    Label,
+    ListItem,
+    ListView,
+    ProgressBar,
+)
+from textual.worker import get_current_worker
 
 from tui.models.download import Download, DownloadManager, State, human_duration
 from tui.models.fit import human_size
 from tui.models.hub import HubError, HubModel, RepoSummary
+from tui.widgets.keys import bindings
 
 FIT_WIDTH = 44
 HINT = "Enter: search / open repo / download   Tab: next list   c: cancel  r: resume  d: discard   Esc: back"
@@ -82,11 +90,7 @@ class DownloadRow(ListItem):
 class DownloadList(ListView):
     """The downloads; its keys act on the highlighted one."""
 
-    BINDINGS = [
-        Binding("c", "act('cancel')", "Cancel", id="hub.cancel"),
-        Binding("r", "act('resume')", "Resume", id="hub.resume"),
-        Binding("d,delete", "act('discard')", "Discard", id="hub.discard"),
-    ]
+    BINDINGS = bindings("hub.cancel", "hub.resume", "hub.discard")
 
     def action_act(self, what: str) -> None:
         row = self.highlighted_child
@@ -107,7 +111,7 @@ class HubScreen(Screen[None]):
     HubScreen .hint { height: 1; padding: 0 1; color: $text-muted; }
     """
 
-    BINDINGS = [Binding("escape", "close", "Back", id="hub.close")]
+    BINDINGS = bindings("hub.close")
 
     class DownloadAction(Message):
         """The user asked to cancel, resume or discard a download."""
