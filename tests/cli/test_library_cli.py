@@ -88,6 +88,21 @@ def test_cp_makes_an_alias_or_copies_a_persona(run_whirr, stores) -> None:
     assert stores.ollama_blob.is_file()
 
 
+def test_cp_adds_a_gguf_file_by_path_and_rm_only_forgets_it(run_whirr, tmp_path: Path, place_starter, greedy) -> None:  # noqa: ANN001
+    loose = tmp_path / "elsewhere" / "tiny.gguf"
+    place_starter(loose)
+    added = run_whirr("cp", str(loose), "tiny")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout == f"added 'tiny:latest': {loose} (read in place, not copied)\n"
+    assert _rows(run_whirr("list").stdout)["tiny:latest"] == "file"
+    answer = run_whirr("run", "tiny", "Hi", *greedy)
+    assert answer.returncode == 0 and answer.stdout.strip()
+    assert run_whirr("rm", "tiny").returncode == 0
+    assert "tiny:latest" not in _rows(run_whirr("list").stdout) and loose.is_file()
+    missing = run_whirr("cp", str(tmp_path / "nope.gguf"), "nope")
+    assert missing.returncode == 1 and "model '" in missing.stderr
+
+
 def test_a_model_that_does_not_fit_is_refused_unless_forced(run_whirr, huge_model, greedy) -> None:
     refused = run_whirr("run", huge_model, "hi", *greedy)
     assert refused.returncode == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.commands.common import CommandError, load_context, resolve_usable
@@ -35,9 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     remove.add_argument("names", nargs="+", metavar="NAME", help="model or persona name(s)")
     remove.set_defaults(func=remove_command)
     copy = subparsers.add_parser(
-        "cp", help="copy a model or persona", description="Give a model another name (no file is copied) or copy a persona."
+        "cp", help="copy a model or persona", description="Give a model another name (no file is copied), copy a persona, or add a GGUF file by path (read in place)."
     )
-    copy.add_argument("source", help="model or persona name")
+    copy.add_argument("source", help="model or persona name, or a .gguf file to add by path")
     copy.add_argument("destination", help="the new name")
     copy.set_defaults(func=copy_command)
 
@@ -140,6 +141,10 @@ def copy_command(args: argparse.Namespace) -> int:
         else:
             if context.personas.get(args.destination) is not None:
                 raise CommandError(f"'{args.destination}' is already a persona")
+            if args.source.endswith(".gguf") and Path(args.source).expanduser().is_file():
+                entry = library.add_file(args.source, args.destination)
+                print(f"added '{entry.name}': {entry.path} (read in place, not copied)")
+                return 0
             library.copy(args.source, args.destination)
     except (PersonaError, LibraryError, ModelNotFound) as error:
         raise CommandError(str(error)) from None
