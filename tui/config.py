@@ -6,13 +6,12 @@ Read with tomllib, written with tomli-w. A config file that cannot be read is mo
 
 from __future__ import annotations
 
-import time
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 from tui.engine.options import OPTION_FIELDS, Options, option_type
+from tui.files import move_aside, write_atomically
 from tui.paths import Paths
 
 STARTER_MODEL = "smollm2:135m"
@@ -124,26 +123,12 @@ def load_config(paths: Paths) -> tuple[Config, list[str]]:
     try:
         return config_from_dict(tomllib.loads(raw.decode("utf-8"))), []
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError) as error:
-        aside = _move_aside(path)
+        aside = move_aside(path)
         return Config(), [f"warning: {path} is invalid ({error}); moved to {aside.name}, using defaults"]
-
-
-def _move_aside(path: Path) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    aside = path.with_name(f"{path.name}.bad-{stamp}")
-    counter = 1
-    while aside.exists():
-        counter += 1
-        aside = path.with_name(f"{path.name}.bad-{stamp}-{counter}")
-    path.replace(aside)
-    return aside
 
 
 def save_config(config: Config, paths: Paths) -> None:
     """Write the config file atomically."""
     import tomli_w
 
-    paths.config_dir.mkdir(parents=True, exist_ok=True)
-    tmp = paths.config_file.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(config_to_dict(config)), encoding="utf-8")
-    tmp.replace(paths.config_file)
+    write_atomically(paths.config_file, tomli_w.dumps(config_to_dict(config)))

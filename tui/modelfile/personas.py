@@ -20,6 +20,7 @@ from typing import Any
 
 from tui.engine.base import Message
 from tui.engine.options import Options, options_from_parameters
+from tui.files import write_atomically
 from tui.modelfile.document import Command, Modelfile
 from tui.modelfile.gotemplate import TemplateError
 from tui.modelfile.parser import parse
@@ -81,12 +82,8 @@ class PersonaStore:
     def save(self, name: str, modelfile: Modelfile) -> Persona:
         """Store (or replace) a persona atomically."""
         persona = Persona(normalize_name(name), modelfile, time.time())
-        self.folder.mkdir(parents=True, exist_ok=True)
         record = {"name": persona.name, "modelfile": write(modelfile), "created": persona.created}
-        target = self._file(persona.name)
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
-        tmp.replace(target)
+        write_atomically(self._file(persona.name), json.dumps(record, indent=2))
         return persona
 
     def remove(self, name: str) -> bool:

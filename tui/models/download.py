@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from tui.files import write_atomically
 from tui.models.fit import human_size
 from tui.models.gguf_info import GGUFError, read_gguf_info
 from tui.models.hub import HubModel, file_url, http_problem, open_stream
@@ -439,12 +440,8 @@ class DownloadManager:
     # -- the sidecar ---------------------------------------------------------------------------
 
     def _write_sidecar(self, download: Download) -> None:
-        folder = self._partial_dir(download)
-        folder.mkdir(parents=True, exist_ok=True)
         data = {"name": download.name, "repo_id": download.repo_id, "parts": [asdict(p) for p in download.parts]}
-        tmp = folder / (SIDECAR + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        tmp.replace(folder / SIDECAR)
+        write_atomically(self._partial_dir(download) / SIDECAR, json.dumps(data, indent=1))
 
     def _load_unfinished(self) -> list[Download]:
         found = []

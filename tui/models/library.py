@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui.files import write_atomically
 from tui.modelfile.document import Modelfile
 from tui.models.gguf_info import GGUFError, GGUFInfo, read_gguf_info
 from tui.models.registry import Registry
@@ -342,10 +343,7 @@ class Library:
 
     def _write_cache(self, cache: dict[str, Any]) -> None:
         try:
-            self._cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._cache_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(cache), encoding="utf-8")
-            tmp.replace(self._cache_file)
+            write_atomically(self._cache_file, json.dumps(cache))
         except OSError:
             pass  # the cache only saves time; a read-only or full disk must not break listing
 

@@ -10,9 +10,10 @@ library then starts from an empty registry.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
+
+from tui.files import move_aside, write_atomically
 
 
 class Registry:
@@ -86,30 +87,18 @@ class Registry:
             data = json.loads(raw)
             _check(data)
         except ValueError as error:
-            aside = self._move_aside()
+            aside = move_aside(self.file)
             self._warn(f"{self.file} is invalid ({error}); moved to {aside.name}, starting afresh")
             return empty
         return data
 
     def _write(self, data: dict[str, Any]) -> None:
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.file.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-        tmp.replace(self.file)
+        write_atomically(self.file, json.dumps(data, indent=2, sort_keys=True))
 
     def _warn(self, text: str) -> None:
         if text not in self.warnings:
             self.warnings.append(text)
 
-    def _move_aside(self) -> Path:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        aside = self.file.with_name(f"{self.file.name}.bad-{stamp}")
-        counter = 1
-        while aside.exists():
-            counter += 1
-            aside = self.file.with_name(f"{self.file.name}.bad-{stamp}-{counter}")
-        self.file.replace(aside)
-        return aside
 
 
 def _check(data: Any) -> None:
