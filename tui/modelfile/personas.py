@@ -22,9 +22,8 @@ from tui.engine.base import Message
 from tui.engine.options import Options, options_from_parameters
 from tui.files import write_atomically
 from tui.modelfile.document import Command, Modelfile
-from tui.modelfile.gotemplate import TemplateError
 from tui.modelfile.parser import parse
-from tui.modelfile.prompt import GoTemplate, template_syntax
+from tui.modelfile.prompt import template_problem
 from tui.modelfile.writer import write
 from tui.models.library import Library, ModelEntry, ModelNotFound
 from tui.paths import Paths
@@ -219,17 +218,9 @@ def resolve_usable(name: str, library: Library, personas: PersonaStore) -> RunTa
 
 def check_template(template: str | None) -> None:
     """Refuse a TEMPLATE that cannot render (a Go construct outside the subset, bad Jinja)."""
-    if template is None:
-        return
-    import jinja2
-
-    try:
-        if template_syntax(template) == "go":
-            GoTemplate(template)
-        else:
-            jinja2.Environment().parse(template)
-    except (TemplateError, jinja2.TemplateSyntaxError) as error:
-        raise PersonaError(f"invalid TEMPLATE: {error}") from None
+    problem = template_problem(template) if template is not None else ""
+    if problem:
+        raise PersonaError(f"invalid TEMPLATE: {problem}")
 
 
 def draft_target(modelfile: Modelfile, library: Library, personas: PersonaStore, name: str = "draft") -> RunTarget:

@@ -48,6 +48,20 @@ def template_syntax(text: str) -> Literal["go", "jinja"]:
     return "jinja"
 
 
+def template_problem(template: str) -> str:
+    """Why a TEMPLATE cannot render (a Go construct outside the subset, bad Jinja); '' when it can."""
+    import jinja2
+
+    try:
+        if template_syntax(template) == "go":
+            GoTemplate(template)
+        else:
+            jinja2.Environment().parse(template)
+    except (TemplateError, jinja2.TemplateSyntaxError) as error:
+        return str(error)
+    return ""
+
+
 class GoTemplate:
     """A parsed Go-template TEMPLATE; raises TemplateError for anything outside the subset.
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tui.engine.options import ParameterError, parse_parameter
 from tui.modelfile.document import Command, Modelfile
+from tui.modelfile.prompt import template_problem
 
 _QUANT_SUFFIX = re.compile(r"^(?P<base>.+?)[._-](?P<quant>I?Q\d\w*|B?F\d+)$", re.IGNORECASE)
 _SPLIT = re.compile(r"^(?P<prefix>.+)-(?P<part>\d{5})-of-(?P<total>\d{5})$")
@@ -262,7 +263,7 @@ def _ollama_defaults(root: Path, blob: Path, by_type: dict[str, str]) -> Modelfi
             return None
 
     template = text("template")
-    if template is not None and _renderable(template):
+    if template is not None and not template_problem(template):  # else the GGUF's own template is used
         commands.append(Command("template", template))
     for kind in ("system", "license"):
         value = text(kind)
@@ -273,24 +274,6 @@ def _ollama_defaults(root: Path, blob: Path, by_type: dict[str, str]) -> Modelfi
     commands += _parameter_commands(text("params"))
     commands += _message_commands(text("messages"))
     return Modelfile(commands)
-
-
-def _renderable(template: str) -> bool:
-    """Whether whirr can render an Ollama TEMPLATE (a Go template in whirr's subset, or Jinja);
-    when not, the GGUF's own Jinja template is used."""
-    import jinja2
-
-    from tui.modelfile.gotemplate import TemplateError
-    from tui.modelfile.prompt import GoTemplate, template_syntax
-
-    try:
-        if template_syntax(template) == "go":
-            GoTemplate(template)
-        else:
-            jinja2.Environment().parse(template)
-    except (TemplateError, jinja2.TemplateSyntaxError):
-        return False
-    return True
 
 
 def _parameter_commands(raw: str | None) -> list[Command]:
