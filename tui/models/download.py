@@ -27,6 +27,7 @@ from tui.files import write_atomically
 from tui.models.fit import human_size
 from tui.models.gguf_info import GGUFError, read_gguf_info
 from tui.models.hub import HubModel, file_url, http_problem, open_stream
+from tui.models.sources import HF_HOST
 from tui.paths import Paths
 
 SIDECAR = "download.json"
@@ -164,7 +165,7 @@ class DownloadManager:
 
     def store_dir(self, repo_id: str) -> Path:
         """Where a repository's finished files go."""
-        return self.paths.models_dir / "hf.co" / repo_id
+        return self.paths.models_dir / HF_HOST / repo_id
 
     def _partial_dir(self, download: Download) -> Path:
         return self.partial_root / download.slug

@@ -18,13 +18,13 @@ from datetime import datetime
 from typing import TypeVar
 
 from tui.models.gguf_info import GGUFInfo, GGUFTruncated, read_gguf_info_from_bytes
+from tui.models.sources import hf_name, unsplit_stem
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 HF_PREFIXES = ("hf.co/", "huggingface.co/", "https://hf.co/", "https://huggingface.co/")
 # Ollama's choice for a repo tag left out, then the closest alternatives (quality per byte).
 PREFERRED_QUANTS = ("Q4_K_M", "Q4_K_S", "Q4_0", "Q4_1", "IQ4_XS", "IQ4_NL", "Q5_K_M", "Q5_K_S", "Q5_0", "Q6_K", "Q8_0")
 _QUANT = re.compile(r"(?<![A-Za-z0-9])(I?Q\d+(?:_[A-Z0-9]+)*|TQ\d_\d|B?F16|F32)(?![A-Za-z0-9])", re.IGNORECASE)
-_SPLIT = re.compile(r"-(\d{5})-of-(\d{5})$")
 _HEADER_READS = (2 << 20, 8 << 20, 32 << 20, 96 << 20)  # bytes read so far, growing until the header fits
 TIMEOUT_S = 20.0
 
@@ -88,7 +88,7 @@ class HubModel:
     @property
     def name(self) -> str:
         """The name whirr lists it under once downloaded: hf.co/org/repo:q4_k_m (lower case, like Ollama)."""
-        return f"hf.co/{self.repo_id.lower()}:{self.quant.lower()}"
+        return hf_name(self.repo_id, self.filename)
 
     @property
     def filename(self) -> str:
@@ -148,7 +148,7 @@ def parse_hf_name(name: str) -> HubName:
 
 def quant_of(filename: str) -> str | None:
     """The quantization a GGUF file name states (`...-Q4_K_M.gguf` -> Q4_K_M), upper case."""
-    stem = _SPLIT.sub("", filename.rsplit("/", 1)[-1].removesuffix(".gguf"))
+    stem = unsplit_stem(filename.rsplit("/", 1)[-1].removesuffix(".gguf"))
     found = _QUANT.findall(stem)
     return found[-1].upper() if found else None
 
@@ -217,7 +217,7 @@ def list_repo_models(repo_id: str) -> list[HubModel]:
             continue  # vision projectors are not models on their own
         sha = sibling.lfs.sha256 if sibling.lfs else None
         size = sibling.lfs.size if sibling.lfs else sibling.size or 0
-        groups.setdefault(_SPLIT.sub("", path.removesuffix(".gguf")), []).append(HubFile(path, size, sha))
+        groups.setdefault(unsplit_stem(path.removesuffix(".gguf")), []).append(HubFile(path, size, sha))
     models = []
     for key, files in groups.items():
         files.sort(key=lambda f: f.path)

@@ -86,14 +86,14 @@ class StoreLocations:
 
 def quant_tag(path: Path) -> str:
     """The tag of a GGUF file: its quantization (`q4_k_m`) or, without one, its lower-case stem."""
-    stem = _unsplit(path.stem)
+    stem = unsplit_stem(path.stem)
     match = _QUANT_SUFFIX.match(stem)
     return match["quant"].lower() if match else stem.lower()
 
 
 def model_name_for(path: Path) -> str:
     """Name a GGUF file the way Ollama names models: `mistral-7b.Q4_K_M.gguf` -> `mistral-7b:q4_k_m`."""
-    stem = _unsplit(path.stem)
+    stem = unsplit_stem(path.stem)
     match = _QUANT_SUFFIX.match(stem)
     if match:
         return f"{match['base'].lower()}:{match['quant'].lower()}"
@@ -105,7 +105,8 @@ def hf_name(repo_id: str, filename: str) -> str:
     return f"{HF_HOST}/{repo_id.lower()}:{quant_tag(Path(filename))}"
 
 
-def _unsplit(stem: str) -> str:
+def unsplit_stem(stem: str) -> str:
+    """A split file's name without its part number: `m-00001-of-00003` -> `m`."""
     match = _SPLIT.match(stem)
     return match["prefix"] if match else stem
 
