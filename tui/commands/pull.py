@@ -84,15 +84,13 @@ class _Printer:
 
 def _fit_verdict(model: "HubModel", num_ctx: int, num_gpu: int) -> str:
     """Whether the model fits in memory, from its remote header (or why that is unknown)."""
-    from tui.models.fit import check_fit
     from tui.models.gguf_info import GGUFError
-    from tui.models.hub import HubError, read_remote_info
+    from tui.models.hub import HubError, remote_fit
 
     try:
-        info = read_remote_info(model)
+        fit = remote_fit(model, num_ctx, num_gpu)
     except (HubError, GGUFError) as error:
         return f"memory: cannot tell ({error})"
-    fit = check_fit(info, model.size, num_ctx, num_gpu)
     verdict = "fits" if fit.fits else "does not fit"
     return f"memory: {verdict} at context {num_ctx} ({fit.describe()})"
 
@@ -144,8 +142,7 @@ def search_command(args: argparse.Namespace) -> int:
         return 0
     rows = [("NAME", "DOWNLOADS", "LIKES", "UPDATED")]
     for repo in repos:
-        updated = repo.last_modified.strftime("%Y-%m-%d") if repo.last_modified else "-"
-        rows.append((f"hf.co/{repo.repo_id}", f"{repo.downloads:,}", str(repo.likes), updated))
+        rows.append((f"hf.co/{repo.repo_id}", f"{repo.downloads:,}", str(repo.likes), repo.updated))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         print("    ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from tui.models.fit import Fit, check_fit
 from tui.models.gguf_info import GGUFInfo, GGUFTruncated, read_gguf_info_from_bytes
 from tui.models.sources import hf_name, unsplit_stem
 
@@ -60,6 +61,11 @@ class RepoSummary:
     downloads: int
     likes: int
     last_modified: datetime | None
+
+    @property
+    def updated(self) -> str:
+        """The day it last changed (YYYY-MM-DD), or '-'."""
+        return self.last_modified.strftime("%Y-%m-%d") if self.last_modified else "-"
 
 
 @dataclass(frozen=True)
@@ -290,3 +296,9 @@ def read_remote_info(model: HubModel) -> GGUFInfo:
             if len(data) >= first.size:
                 raise
     raise HubError(f"{first.path}: the GGUF header is larger than {len(data):,} bytes")
+
+
+def remote_fit(model: HubModel, num_ctx: int, num_gpu: int = 0, available: int | None = None) -> Fit:
+    """Whether `model` will fit in memory at `num_ctx`, from its header read over HTTP, before
+    downloading it. Raises HubError or GGUFError when the header cannot be read."""
+    return check_fit(read_remote_info(model), model.size, num_ctx, num_gpu, available)

@@ -205,8 +205,7 @@ class HubScreen(Screen[None]):
         table = self.query_one("#hub-repos", DataTable)
         table.clear()
         for repo in repos:
-            updated = repo.last_modified.strftime("%Y-%m-%d") if repo.last_modified else "-"
-            table.add_row(repo.repo_id, f"{repo.downloads:,}", updated)
+            table.add_row(repo.repo_id, f"{repo.downloads:,}", repo.updated)
         what = f"'{query}'" if query else "GGUF"
         self._status(f"{len(repos)} repositories for {what}; Enter lists a repository's files" if repos else f"No GGUF repositories for {what}.")
         if repos:
@@ -246,15 +245,13 @@ class HubScreen(Screen[None]):
 
     def _fit_text(self, model: HubModel) -> str:
         """'fits (needs …, … available)' from the remote header, or why it cannot tell."""
-        from tui.models.fit import check_fit
         from tui.models.gguf_info import GGUFError
-        from tui.models.hub import read_remote_info
+        from tui.models.hub import remote_fit
 
         try:
-            info = read_remote_info(model)
+            fit = remote_fit(model, self._num_ctx, self._num_gpu, self._available)
         except (HubError, GGUFError) as error:
             return f"unknown: {error}"
-        fit = check_fit(info, model.size, self._num_ctx, self._num_gpu, self._available)
         return f"{'fits' if fit.fits else 'too big'}: {fit.describe()}"
 
     def _show_files(self, repo_id: str, models: list[HubModel]) -> None:
