@@ -98,7 +98,8 @@ class _Line:
 
 
 def check(text: str) -> tuple[Modelfile | None, list[Problem]]:
-    """Parse and check a document as saving would: the Modelfile (None on an error) and its problems."""
+    """Parse and check a document as saving would: the Modelfile and its problems. On an error
+    the Modelfile is None and the error is the first problem; otherwise problems are warnings."""
     try:
         modelfile = parse(text)
     except ParseError as error:

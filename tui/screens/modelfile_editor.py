@@ -153,7 +153,7 @@ class ModelfileEditor(Screen[None]):
         text = self.area.text
         modelfile, problems = check(text)
         self._show_problems(problems)
-        if modelfile is not None and not any(p.severity == "error" for p in problems):
+        if modelfile is not None:
             self._check_base(text, modelfile, problems)
         return problems
 
@@ -250,10 +250,9 @@ class ModelfileEditor(Screen[None]):
         """Store the text as a persona (the opened one, or one named now); True when saved."""
         text = self.area.text
         modelfile, problems = check(text)
-        errors = [p for p in problems if p.severity == "error"]
-        if modelfile is None or errors:
+        if modelfile is None:
             self.check_now()
-            self.notify(f"Not saved: {errors[0] if errors else 'the Modelfile has errors'}", severity="error")
+            self.notify(f"Not saved: {problems[0]}", severity="error")
             return False
         name = self.source.name if self.source.kind == "persona" and not ask_name else None
         if name is None:
@@ -343,9 +342,8 @@ class ModelfileEditor(Screen[None]):
     def _draft_request(self, text: str, prompt: str) -> tuple[object, ChatRequest, str]:
         """Engine, request and label to answer `prompt` with the unsaved text (blocking)."""
         modelfile, problems = check(text)
-        errors = [p for p in problems if p.severity == "error"]
-        if modelfile is None or errors:
-            raise ValueError(f"Fix the Modelfile first: {errors[0] if errors else 'it has errors'}")
+        if modelfile is None:
+            raise ValueError(f"Fix the Modelfile first: {problems[0]}")
         modelfile = prepare_modelfile(modelfile, Path.cwd())
         target = draft_target(modelfile, self.whirr.library, self.whirr.personas)
         engine = self.whirr.engines.engine_for_target(target)
