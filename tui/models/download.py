@@ -410,7 +410,6 @@ class DownloadManager:
             if part.sha256 and (digest := self._sha256(download, target)) != part.sha256:
                 target.unlink()
                 download.done -= size
-                self._write_sidecar(download)
                 raise DownloadError(
                     f"{part.filename} does not match the hub's checksum (sha256 {digest[:12]}…, "
                     f"expected {part.sha256[:12]}…); the bad file was removed, nothing was stored"

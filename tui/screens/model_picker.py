@@ -15,7 +15,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from tui.models.fit import available_memory as free_memory
-from tui.models.fit import estimate_memory, human_size
+from tui.models.fit import check_fit, human_size
 from tui.modelfile.personas import Persona, PersonaStore
 from tui.models.library import Library, ModelEntry
 from tui.screens.dialogs import Dialog
@@ -32,7 +32,7 @@ def model_line(entry: ModelEntry, num_ctx: int, available: int, current: str) ->
         return text
     if entry.info is not None:
         text.append(f"{entry.info.parameters_human:>6} {entry.info.quantization:<7} ", style="dim")
-    fits = estimate_memory(entry.info, entry.size, num_ctx).total <= available
+    fits = check_fit(entry.info, entry.size, num_ctx, available=available).fits
     text.append("fits in memory" if fits else "too big for free memory", style="green" if fits else "yellow")
     return text
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from textual.app import ComposeResult
 from textual import events
+from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Tabs
@@ -24,6 +24,7 @@ from tui.widgets.status_line import Status, StatusLine
 
 if TYPE_CHECKING:
     from tui.app import WhirrApp
+    from tui.meters import AnswerEnergy
 
 UNDO_SECONDS = 6.0
 METERS_MIN_WIDTH = 120  # "auto" shows the meters panel from this terminal width on
@@ -246,9 +247,11 @@ class SessionsScreen(Screen):
 
     async def _read_totals(self, view: SessionView) -> None:
         db = self.whirr.db
-        last = await asyncio.to_thread(view.data.last_answer_energy)
-        session = await asyncio.to_thread(db.session_totals, view.session.id)
-        everything = await asyncio.to_thread(db.session_totals)
+
+        def read() -> tuple[AnswerEnergy | None, dict[str, int | float], dict[str, int | float]]:
+            return view.data.last_answer_energy(), db.session_totals(view.session.id), db.session_totals()
+
+        last, session, everything = await asyncio.to_thread(read)
         if view is self.view and not view.streaming:
             panel = self.query_one(MetersPanel)
             panel.show_answer(None, last)

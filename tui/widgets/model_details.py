@@ -49,8 +49,7 @@ def facts_table(row: ModelRow) -> Table:
     add("Source", f"persona of {row.persona.base}" if row.persona is not None else row.source)
     add("Problem", Text(row.problem, style="red") if row.problem else None)
     if entry is not None:
-        parts = entry.parts or (entry.path,)
-        add("Path" if len(parts) == 1 else "Files", "\n".join(display_path(p) for p in parts))
+        add("Path" if len(entry.parts) == 1 else "Files", "\n".join(display_path(p) for p in entry.parts))
         add("Size", f"{human_size(entry.size)} ({entry.size:,} bytes)")
     if info is not None:
         add("Architecture", info.architecture)
