@@ -179,6 +179,10 @@ async def test_a_second_session_on_the_same_model_waits_and_says_so(make_app: Ap
         second = active_view(app)
         first = next(v for v in chat_screen(app).query(SessionView) if v is not second)
         assert second is not first
+        for _ in range(300):  # its answer is mounted once the history and persona are read (threads)
+            if second.query(AnswerMessage):
+                break
+            await asyncio.sleep(0.01)
         meta = second.query_one(AnswerMessage).query_one(".answer-meta")
         for _ in range(100):
             if "waiting" in str(meta.render()):
