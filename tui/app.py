@@ -29,7 +29,7 @@ from tui.screens.library import LibraryScreen
 from tui.screens.modelfile_editor import ModelfileEditor
 from tui.store.db import Database, DatabaseError
 from tui.themes import DEFAULT_THEME, load_themes
-from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
+from tui.actions import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
 from tui.widgets.keys import binding
 from tui.widgets.markdown import markdown_styles
 

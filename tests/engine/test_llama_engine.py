@@ -9,12 +9,12 @@ from pathlib import Path
 import llama_cpp
 import pytest
 
-from tui.engine.base import ChatRequest, DoneEvent, Message, StatusEvent, TokenEvent
+from tui.engine.base import ChatRequest, DoneEvent, ChatMessage, StatusEvent, TokenEvent
 from tui.engine.llama import LlamaEngine
 from tui.engine.options import Options
 
 GREEDY = Options(temperature=0.0, seed=7, num_predict=24, num_ctx=1024)
-QUESTION = [Message("user", "What is the capital of France?")]
+QUESTION = [ChatMessage("user", "What is the capital of France?")]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ async def test_second_turn_reuses_the_first_turns_tokens(engine: LlamaEngine) ->
     engine.reset_cache()
     _, first = await collect(engine, ChatRequest(QUESTION, GREEDY))
     assert first.stats.prompt_cached_count == 0
-    second_turn = [*QUESTION, Message("assistant", first.text), Message("user", "And of Italy?")]
+    second_turn = [*QUESTION, ChatMessage("assistant", first.text), ChatMessage("user", "And of Italy?")]
     _, second = await collect(engine, ChatRequest(second_turn, GREEDY))
     first_prompt = first.stats.prompt_eval_count
     assert second.stats.prompt_cached_count >= first_prompt
@@ -101,7 +101,7 @@ async def test_stop_string_ends_the_answer_and_is_not_shown(engine: LlamaEngine)
 
 
 async def test_prompt_longer_than_the_context_is_a_clear_error(engine: LlamaEngine) -> None:
-    long_prompt = [Message("user", "word " * 1500)]
+    long_prompt = [ChatMessage("user", "word " * 1500)]
     _, done = await collect(engine, ChatRequest(long_prompt, GREEDY))
     assert done.stats.finish_reason == "error"
     assert "tokens but the context is 1,024 tokens" in done.stats.error
@@ -111,8 +111,8 @@ async def test_prompt_longer_than_the_context_is_a_clear_error(engine: LlamaEngi
 async def test_old_turns_are_dropped_to_fit_the_context(engine: LlamaEngine) -> None:
     history = []
     for i in range(12):
-        history += [Message("user", f"Tell me fact number {i} about the sea. " * 6), Message("assistant", "The sea is big. " * 10)]
-    conversation = [Message("system", "Be brief."), *history, Message("user", "Thanks!")]
+        history += [ChatMessage("user", f"Tell me fact number {i} about the sea. " * 6), ChatMessage("assistant", "The sea is big. " * 10)]
+    conversation = [ChatMessage("system", "Be brief."), *history, ChatMessage("user", "Thanks!")]
     _, done = await collect(engine, ChatRequest(conversation, GREEDY))
     assert done.stats.finish_reason != "error"
     assert done.stats.messages_dropped >= 2 and done.stats.messages_dropped % 2 == 0
@@ -146,10 +146,10 @@ GO_CHATML = """{{ if .System }}<|im_start|>system
 
 def test_go_template_renders_like_the_ggufs_jinja(engine: LlamaEngine) -> None:
     conversation = [
-        Message("system", "You are brief."),
-        Message("user", "Hi"),
-        Message("assistant", "Hello!"),
-        Message("user", "What is 2+2?"),
+        ChatMessage("system", "You are brief."),
+        ChatMessage("user", "Hi"),
+        ChatMessage("assistant", "Hello!"),
+        ChatMessage("user", "What is 2+2?"),
     ]
     assert engine.render_prompt(conversation, GO_CHATML) == engine.render_prompt(conversation)
 
@@ -170,16 +170,16 @@ async def test_unsupported_go_template_is_a_clear_error(engine: LlamaEngine) -> 
 
 async def test_returning_to_a_conversation_restores_its_kv_snapshot(engine: LlamaEngine) -> None:
     engine.reset_cache()
-    tab_a = [Message("user", "Tell me about the moon.")]
-    tab_b = [Message("user", "Write a haiku about rain, please, in English.")]
+    tab_a = [ChatMessage("user", "Tell me about the moon.")]
+    tab_b = [ChatMessage("user", "Write a haiku about rain, please, in English.")]
     _, a1 = await collect(engine, ChatRequest(tab_a, GREEDY, conversation_id="a"))
     _, b1 = await collect(engine, ChatRequest(tab_b, GREEDY, conversation_id="b"))
     assert b1.stats.prompt_cached_count < a1.stats.prompt_eval_count  # only the shared system prefix
-    tab_a += [Message("assistant", a1.text), Message("user", "And the sun?")]
+    tab_a += [ChatMessage("assistant", a1.text), ChatMessage("user", "And the sun?")]
     _, a2 = await collect(engine, ChatRequest(tab_a, GREEDY, conversation_id="a"))
     assert a2.stats.prompt_cached_count >= a1.stats.prompt_eval_count
     # Without an id there is nothing to restore: B's turn is evaluated again from the shared prefix.
-    _, b2 = await collect(engine, ChatRequest([*tab_b, Message("assistant", b1.text), Message("user", "Another.")], GREEDY))
+    _, b2 = await collect(engine, ChatRequest([*tab_b, ChatMessage("assistant", b1.text), ChatMessage("user", "Another.")], GREEDY))
     assert b2.stats.prompt_cached_count < b1.stats.prompt_cached_count + b1.stats.prompt_eval_count
 
 

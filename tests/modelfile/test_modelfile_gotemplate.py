@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from tui.engine.base import Message
+from tui.engine.base import ChatMessage
 from tui.modelfile import GoTemplate, TemplateError, template_syntax
 
 
-def render_prompt(template: str, system: str, messages: list[Message], prompt: str) -> str:
+def render_prompt(template: str, system: str, messages: list[ChatMessage], prompt: str) -> str:
     return GoTemplate(template).render(system, messages, prompt)
 
 
@@ -43,7 +43,7 @@ ZEPHYR_LIKE = """{{- range .Messages }}
 def test_per_exchange_template_with_history() -> None:
     """A template without .Messages runs once per exchange; the last stops at .Response."""
     prompt = render_prompt(
-        LLAMA3, "You are Mario.", [Message("user", "Hi"), Message("assistant", "Hello!")], "Who are you?"
+        LLAMA3, "You are Mario.", [ChatMessage("user", "Hi"), ChatMessage("assistant", "Hello!")], "Who are you?"
     )
     assert prompt == (
         "<|start_header_id|>system<|end_header_id|>\n\nYou are Mario.<|eot_id|>"
@@ -61,7 +61,7 @@ def test_response_is_appended_when_missing() -> None:
         "<|im_start|>user\nWhy is the sky blue?<|im_end|>\n<|im_start|>assistant\n"
     )
     # Earlier exchanges get the appended {{ .Response }}, right after the template's text.
-    few_shot = [Message("user", "Is Toronto in Canada?"), Message("assistant", "yes")]
+    few_shot = [ChatMessage("user", "Is Toronto in Canada?"), ChatMessage("assistant", "yes")]
     assert template.render("Answer yes or no.", few_shot, "Is Ontario in Canada?") == (
         "<|im_start|>system\nAnswer yes or no.<|im_end|>\n<|im_start|>user\nIs Toronto in Canada?<|im_end|>\n"
         "<|im_start|>assistant\nyes<|im_start|>user\nIs Ontario in Canada?<|im_end|>\n<|im_start|>assistant\n"
@@ -69,13 +69,13 @@ def test_response_is_appended_when_missing() -> None:
 
 
 def test_a_system_message_starts_a_new_exchange() -> None:
-    history = [Message("user", "q1"), Message("assistant", "a1"), Message("system", "S2"), Message("user", "q2")]
+    history = [ChatMessage("user", "q1"), ChatMessage("assistant", "a1"), ChatMessage("system", "S2"), ChatMessage("user", "q2")]
     prompt = render_prompt("[{{ .System }}|{{ .Prompt }}]{{ .Response }}<END>", "S", history, "q3")
     assert prompt == "[S|q1]a1<END>[S2|q2\n\nq3]"
 
 
 def test_messages_template_merges_turns_and_sees_the_top_level() -> None:
-    history = [Message("user", "a"), Message("user", "b"), Message("assistant", "c")]
+    history = [ChatMessage("user", "a"), ChatMessage("user", "b"), ChatMessage("assistant", "c")]
     assert GoTemplate(ZEPHYR_LIKE).uses_messages
     assert render_prompt(ZEPHYR_LIKE, "S", history, "d") == (
         "<|system|>\nS\n<|user|>\na\n\nb [system: S]\n<|assistant|>\nc</s>\n<|user|>\nd [system: S]\n<|assistant|>\n"
@@ -84,7 +84,7 @@ def test_messages_template_merges_turns_and_sees_the_top_level() -> None:
 
 def test_system_joins_every_system_message() -> None:
     template = "{{ .System }}|{{ range .Messages }}{{ .Role }}={{ .Content }};{{ end }}"
-    history = [Message("system", "extra"), Message("user", "hi")]
+    history = [ChatMessage("system", "extra"), ChatMessage("user", "hi")]
     assert render_prompt(template, "base", history, "again") == ("base\n\nextra|system=base\n\nextra;user=hi\n\nagain;")
 
 
@@ -109,7 +109,7 @@ def test_conditions_and_functions() -> None:
 def test_the_last_exchange_stops_right_after_response() -> None:
     """Ollama also drops the arguments that follow .Response in the same call."""
     assert render_prompt('{{ .Prompt }}{{ or .Response "none" }}|{{ .System }}', "S", [], "y") == "y"
-    history = [Message("user", "q"), Message("assistant", "a")]
+    history = [ChatMessage("user", "q"), ChatMessage("assistant", "a")]
     assert render_prompt('{{ .Prompt }}:{{ or .Response "none" }}|', "", history, "y") == "q:a|y:"
 
 

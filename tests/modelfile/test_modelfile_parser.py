@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.engine.base import Message
+from tui.engine.base import ChatMessage
 from tui.engine.options import Options
 from tui.modelfile import Command, Modelfile, ParseError, ParseWarning, decode, parse
 from tui.modelfile.parser import INVALID_COMMAND, INVALID_ROLE, NO_FROM, UNEXPECTED_EOF
@@ -235,7 +235,7 @@ def test_accessors() -> None:
     }
     assert modelfile.adapter == "./lora.gguf"
     assert modelfile.licenses == ["one", "two"]
-    assert modelfile.messages == [Message("user", "Is Toronto in Canada?"), Message("assistant", "yes")]
+    assert modelfile.messages == [ChatMessage("user", "Is Toronto in Canada?"), ChatMessage("assistant", "yes")]
     assert modelfile.requires == "0.14.0"
     assert modelfile.template == "{{ .Prompt }}"
     options = modelfile.to_options()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.engine.base import Message
+from tui.engine.base import ChatMessage
 from tui.modelfile import parse
 from tui.modelfile.personas import PersonaStore, resolve_target
 from tui.models.library import Library
@@ -51,10 +51,10 @@ def test_persona_answers_with_its_system_prompt_and_few_shot(whirr_home: Path, p
     target = resolve_target("pirate", Library(resolve_paths()), PersonaStore(resolve_paths()))
     assert target.entry.path == starter_path
     assert target.conversation(target.system, [], "Who are you?") == [
-        Message("system", "You are a pirate. Answer like a pirate."),
-        Message("user", "Hello"),
-        Message("assistant", "Arr, ahoy matey!"),
-        Message("user", "Who are you?"),
+        ChatMessage("system", "You are a pirate. Answer like a pirate."),
+        ChatMessage("user", "Hello"),
+        ChatMessage("assistant", "Arr, ahoy matey!"),
+        ChatMessage("user", "Who are you?"),
     ]
     persona_answer = whirr("run", "pirate", "Who are you?")
     assert persona_answer.returncode == 0, persona_answer.stderr
@@ -70,7 +70,7 @@ def test_persona_of_a_persona_inherits_and_overrides(whirr_home: Path, pirate_fi
     target = resolve_target("captain:v2", Library(resolve_paths()), PersonaStore(resolve_paths()))
     assert target.system == "You are the captain."
     assert target.parameters == {"temperature": 0.0, "seed": 3, "num_predict": 4}
-    assert target.messages == (Message("user", "Hello"), Message("assistant", "Arr, ahoy matey!"))
+    assert target.messages == (ChatMessage("user", "Hello"), ChatMessage("assistant", "Arr, ahoy matey!"))
 
 
 def test_relative_from_path_is_resolved_against_the_modelfile(whirr_home: Path, tmp_path: Path, starter_path: Path) -> None:

@@ -18,7 +18,7 @@ from tui.screens.model_picker import ModelPicker
 from tui.screens.search import SearchDialog
 from tui.screens.session_dialog import SessionDialog
 from tui.themes import load_themes
-from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, EDITOR_ACTIONS, HUB_ACTIONS, LIBRARY_ACTIONS, PROMPT_ACTIONS
+from tui.actions import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, EDITOR_ACTIONS, HUB_ACTIONS, LIBRARY_ACTIONS, PROMPT_ACTIONS
 from tui.widgets.session_tabs import SessionTabs
 from tui.widgets.transcript import Transcript
 

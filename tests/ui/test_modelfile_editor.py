@@ -12,7 +12,7 @@ from textual.widgets import Input, OptionList
 from tests.ui.conftest import AppFactory, active_view, chat_screen, press_now, screen_text, send, settle
 from tui.app import WhirrApp
 from tui.config import Config, save_config
-from tui.engine.base import Message
+from tui.engine.base import ChatMessage
 from tui.engine.options import Options
 from tui.modelfile import parse
 from tui.modelfile.personas import PersonaStore
@@ -204,7 +204,7 @@ async def test_save_asks_a_name_and_creates_a_persona_the_chat_can_use(make_app:
         active_view(app).set_model("parrot:latest")
         await send(pilot, "hello")
         request = app.engines.engine_for("parrot:latest").requests[-1]
-        assert request.messages[0] == Message("system", "You are a parrot.")
+        assert request.messages[0] == ChatMessage("system", "You are a parrot.")
 
 
 async def test_save_as_and_revert(make_app: AppFactory) -> None:
@@ -256,7 +256,7 @@ async def test_try_it_streams_the_unsaved_persona_and_escape_stops_it(make_app: 
         await wait_for(pilot, lambda: "stopped" in screen_text(app))
         assert isinstance(app.screen, ModelfileEditor)  # Escape stopped the answer, not the editor
         request = app.engines.engine_for("smollm2:135m").requests[-1]
-        assert request.messages == [Message("system", "You are a pirate."), Message("user", "hi")]
+        assert request.messages == [ChatMessage("system", "You are a pirate."), ChatMessage("user", "hi")]
         assert request.options.temperature == 0.0
 
 

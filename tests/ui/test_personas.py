@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.ui.conftest import AppFactory, active_view, open_model_picker, send, settle
-from tui.engine.base import Message
+from tui.engine.base import ChatMessage
 from tui.modelfile import parse
 from tui.modelfile.personas import PersonaStore
 from tui.paths import resolve_paths
@@ -33,9 +33,9 @@ async def test_a_persona_is_picked_and_shapes_the_request(make_app: AppFactory) 
         await send(pilot, "who are you?")
         request = app.engines.engine_for("pirate:latest").requests[-1]
         assert request.messages[:3] == [
-            Message("system", "You are a pirate."), Message("user", "Hello"), Message("assistant", "Arr!")
+            ChatMessage("system", "You are a pirate."), ChatMessage("user", "Hello"), ChatMessage("assistant", "Arr!")
         ]
-        assert request.messages[-1] == Message("user", "who are you?")
+        assert request.messages[-1] == ChatMessage("user", "who are you?")
         assert request.options.temperature == 0.3
         assert request.template == "{{ .System }} {{ .Prompt }}"
 
@@ -50,5 +50,5 @@ async def test_the_sessions_own_system_prompt_wins_over_the_personas(make_app: A
         await settle(pilot)
         await send(pilot, "hi")
         request = app.engines.engine_for("pirate:latest").requests[-1]
-        assert request.messages[0] == Message("system", "Be a parrot.")
-        assert request.messages[1:3] == [Message("user", "Hello"), Message("assistant", "Arr!")]
+        assert request.messages[0] == ChatMessage("system", "Be a parrot.")
+        assert request.messages[1:3] == [ChatMessage("user", "Hello"), ChatMessage("assistant", "Arr!")]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tui.engine.base import ChatEvent, ChatRequest, ChatStream, DoneEvent, Message, StatusEvent, TokenEvent
+from tui.engine.base import ChatEvent, ChatRequest, ChatStream, DoneEvent, ChatMessage, StatusEvent, TokenEvent
 from tui.engine.options import Options
 from tui.engine.synthetic import SyntheticEngine, split_tokens
 
-REQUEST = ChatRequest([Message("user", "hi")])
+REQUEST = ChatRequest([ChatMessage("user", "hi")])
 
 
 def test_split_tokens_joins_back_to_the_text() -> None:
@@ -59,7 +59,7 @@ async def test_a_second_request_queues_and_says_so() -> None:
 
 async def test_num_predict_limits_the_answer() -> None:
     engine = SyntheticEngine("a b c d e f", tokens_per_second=10_000)
-    done = await engine.chat(ChatRequest([Message("user", "x")], Options(num_predict=3))).result()
+    done = await engine.chat(ChatRequest([ChatMessage("user", "x")], Options(num_predict=3))).result()
     assert done.text == "a b c"
 
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from tui.engine.base import Stats
 from tui.screens.help import key_text
-from tui.ui_state import CHAT_ACTIONS, PROMPT_ACTIONS, auto_title, unknown_key_ids
+from tui.actions import CHAT_ACTIONS, PROMPT_ACTIONS, auto_title, unknown_key_ids
 from tui.widgets.markdown import ThinkSplitter, code_blocks, freeze_point, split_think
 from tui.widgets.message import stats_line
 from tui.widgets.session_view import _view_start

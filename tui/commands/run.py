@@ -17,7 +17,7 @@ from tui.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from tui.engine.base import DoneEvent, Message, Stats
+    from tui.engine.base import DoneEvent, ChatMessage, Stats
     from tui.engine.llama import LlamaEngine
     from tui.engine.options import Options
     from tui.meters import AnswerEnergy, EnergyMeter
@@ -59,22 +59,22 @@ class Chat:
     options: "Options"
     system: str
     meter: "EnergyMeter | None" = None
-    history: list["Message"] = field(default_factory=list)
+    history: list["ChatMessage"] = field(default_factory=list)
 
-    def messages_for(self, prompt: str) -> list["Message"]:
+    def messages_for(self, prompt: str) -> list["ChatMessage"]:
         """System prompt, the persona's few-shot messages, history, then the new user message."""
         return self.target.conversation(self.system, self.history, prompt)
 
     def ask(self, prompt: str, on_text) -> Answer:
         """Answer `prompt` in this conversation and remember the exchange."""
-        from tui.engine.base import ChatRequest, Message
+        from tui.engine.base import ChatRequest, ChatMessage
 
         measurement = self.meter.start() if self.meter is not None else None
         request = ChatRequest(self.messages_for(prompt), self.options, template=self.target.template)
         done = answer(self.engine, request, on_text)
         energy = measurement.finish(done.stats.eval_count) if measurement is not None else None
         if done.stats.finish_reason != "error":
-            self.history += [Message("user", prompt), Message("assistant", done.text)]
+            self.history += [ChatMessage("user", prompt), ChatMessage("assistant", done.text)]
         return Answer(done, energy)
 
 

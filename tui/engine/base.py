@@ -21,7 +21,7 @@ Role = Literal["system", "user", "assistant"]
 
 
 @dataclass(frozen=True)
-class Message:
+class ChatMessage:
     """One turn of a conversation."""
 
     role: Role
@@ -39,7 +39,7 @@ class ChatRequest:
     use it to get a fixed number of tokens); it is not an Ollama option.
     """
 
-    messages: Sequence[Message]
+    messages: Sequence[ChatMessage]
     options: Options = field(default_factory=Options)
     template: str | None = None
     conversation_id: str | None = None

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tui.engine.base import ChatEvent, ChatRequest, DoneEvent, EventSink, Message, TokenEvent
+from tui.engine.base import ChatEvent, ChatRequest, DoneEvent, EventSink, ChatMessage, TokenEvent
 from tui.engine.llama import LlamaEngine
 from tui.engine.llama_runtime import sampling_arguments
 from tui.engine.options import Options
@@ -93,11 +93,11 @@ class _TimingSink(EventSink):
             self.error = event.stats.error
 
 
-def _request(messages: list[Message], options: Options, n: int) -> ChatRequest:
+def _request(messages: list[ChatMessage], options: Options, n: int) -> ChatRequest:
     return ChatRequest(messages, options.updated(num_predict=n), ignore_eos=True)
 
 
-def _whirr(engine: LlamaEngine, messages: list[Message], options: Options, n: int) -> Run:
+def _whirr(engine: LlamaEngine, messages: list[ChatMessage], options: Options, n: int) -> Run:
     run = Run("whirr")
     sink = _TimingSink(run, time.perf_counter())
     engine.answer_here(_request(messages, options, n), sink)
@@ -106,7 +106,7 @@ def _whirr(engine: LlamaEngine, messages: list[Message], options: Options, n: in
     return run
 
 
-def _whirr_thread(engine: LlamaEngine, messages: list[Message], options: Options, n: int) -> Run:
+def _whirr_thread(engine: LlamaEngine, messages: list[ChatMessage], options: Options, n: int) -> Run:
     run = Run("whirr-thread")
 
     async def consume() -> None:
@@ -121,7 +121,7 @@ def _whirr_thread(engine: LlamaEngine, messages: list[Message], options: Options
     return run
 
 
-def _raw(engine: LlamaEngine, messages: list[Message], options: Options, n: int) -> Run:
+def _raw(engine: LlamaEngine, messages: list[ChatMessage], options: Options, n: int) -> Run:
     llm = engine.llama
     assert llm is not None
     run = Run("raw-generate")
@@ -135,7 +135,7 @@ def _raw(engine: LlamaEngine, messages: list[Message], options: Options, n: int)
     return run
 
 
-def _chat_completion(engine: LlamaEngine, messages: list[Message], options: Options, n: int) -> Run:
+def _chat_completion(engine: LlamaEngine, messages: list[ChatMessage], options: Options, n: int) -> Run:
     llm = engine.llama
     assert llm is not None
     run = Run("chat-completion-stream")
@@ -159,7 +159,7 @@ def _chat_completion(engine: LlamaEngine, messages: list[Message], options: Opti
     return run
 
 
-MEASURES: dict[str, Callable[[LlamaEngine, list[Message], Options, int], Run]] = {
+MEASURES: dict[str, Callable[[LlamaEngine, list[ChatMessage], Options, int], Run]] = {
     "whirr": _whirr,
     "whirr-thread": _whirr_thread,
     "raw-generate": _raw,
@@ -182,7 +182,7 @@ def benchmark(
     With a `meter`, each run's energy per token (whirr's share) is measured too.
     """
     engine.load(options)
-    messages = [Message("user", prompt)]
+    messages = [ChatMessage("user", prompt)]
     runs: dict[str, list[Run]] = {path: [] for path in paths}
     for round_index in range(rounds):
         order = paths[round_index % len(paths) :] + paths[: round_index % len(paths)]

@@ -24,7 +24,7 @@ from tui.engine.base import (
     DoneEvent,
     EngineError,
     EventSink,
-    Message,
+    ChatMessage,
     Stats,
     StatusEvent,
     TokenEvent,
@@ -110,7 +110,7 @@ class LlamaEngine:
         """The loaded llama_cpp.Llama (benchmarks drive it directly to compare)."""
         return self._loaded.llm if self._loaded is not None else None
 
-    def render_prompt(self, messages: Sequence[Message], template: str | None = None) -> list[int]:
+    def render_prompt(self, messages: Sequence[ChatMessage], template: str | None = None) -> list[int]:
         """The prompt tokens for these messages (the model must be loaded)."""
         assert self._loaded is not None, "load() the model first"
         return self._tokenize(self._loaded, messages, template)
@@ -140,7 +140,7 @@ class LlamaEngine:
         with self._lock:
             self._free()
 
-    def count_tokens(self, messages: Sequence[Message], options: Options, template: str | None = None) -> int:
+    def count_tokens(self, messages: Sequence[ChatMessage], options: Options, template: str | None = None) -> int:
         """Exact number of prompt tokens these messages take. Blocking; loads the model."""
         with self._lock:
             self._ensure_loaded(options)
@@ -207,7 +207,7 @@ class LlamaEngine:
             self._loaded.llm.close()
             self._loaded = None
 
-    def _tokenize(self, loaded: _Loaded, messages: Sequence[Message], template: str | None) -> list[int]:
+    def _tokenize(self, loaded: _Loaded, messages: Sequence[ChatMessage], template: str | None) -> list[int]:
         rendered = loaded.template(template).render(messages)
         return loaded.llm.tokenize(rendered.text.encode("utf-8"), add_bos=rendered.add_bos, special=True)
 

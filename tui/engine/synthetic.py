@@ -18,7 +18,7 @@ from tui.engine.base import (
     ChatRequest,
     ChatStream,
     DoneEvent,
-    Message,
+    ChatMessage,
     Stats,
     StatusEvent,
     TokenEvent,
@@ -75,7 +75,7 @@ class SyntheticEngine:
         """Forget the (pretend) model."""
         self._loaded = False
 
-    def count_tokens(self, messages: Sequence[Message], options: Options) -> int:
+    def count_tokens(self, messages: Sequence[ChatMessage], options: Options) -> int:
         """Prompt size in this engine's pieces (a few added per message, like a template)."""
         return sum(len(split_tokens(m.content)) + 4 for m in messages)
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from llama_cpp.llama_chat_format import CHATML_CHAT_TEMPLATE, Jinja2ChatFormatter
 
-from tui.engine.base import EngineError, Message
+from tui.engine.base import EngineError, ChatMessage
 from tui.modelfile.gotemplate import TemplateError
 from tui.modelfile.prompt import GoTemplate, template_syntax
 
@@ -29,7 +29,7 @@ class RenderedPrompt:
 class ChatTemplate(Protocol):
     """Anything that turns a conversation into prompt text."""
 
-    def render(self, messages: Sequence[Message]) -> RenderedPrompt:
+    def render(self, messages: Sequence[ChatMessage]) -> RenderedPrompt:
         """The prompt that asks the model for the next assistant turn."""
         ...
 
@@ -43,7 +43,7 @@ class JinjaTemplate:
         except Exception as error:  # jinja2's TemplateSyntaxError and friends
             raise EngineError(f"invalid Jinja template: {error}") from None
 
-    def render(self, messages: Sequence[Message]) -> RenderedPrompt:
+    def render(self, messages: Sequence[ChatMessage]) -> RenderedPrompt:
         """Render with add_generation_prompt, as llama-cpp-python's chat handler does."""
         try:
             result = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
@@ -61,7 +61,7 @@ class OllamaTemplate:
         except TemplateError as error:
             raise EngineError(f"unsupported TEMPLATE: {error}") from None
 
-    def render(self, messages: Sequence[Message]) -> RenderedPrompt:
+    def render(self, messages: Sequence[ChatMessage]) -> RenderedPrompt:
         """System messages become .System; the last user message is .Prompt."""
         system = "\n\n".join(m.content for m in messages if m.role == "system")
         turns = [m for m in messages if m.role != "system"]

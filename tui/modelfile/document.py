@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from tui.engine.base import Message, Role
+from tui.engine.base import ChatMessage, Role
 from tui.engine.options import Options, options_from_parameters, parse_parameter
 
 # Ollama's instruction keywords, in the order its error message lists them.
@@ -114,12 +114,12 @@ class Modelfile:
         return self._all("license")
 
     @property
-    def messages(self) -> list[Message]:
+    def messages(self) -> list[ChatMessage]:
         """The MESSAGE lines: few-shot history placed before the conversation."""
         result = []
         for args in self._all("message"):
             role, _, content = args.partition(": ")
-            result.append(Message(cast(Role, role), content))
+            result.append(ChatMessage(cast(Role, role), content))
         return result
 
     @property

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui.engine.base import Message
+from tui.engine.base import ChatMessage
 from tui.engine.options import Options, options_from_parameters
 from tui.files import write_atomically
 from tui.modelfile.document import Command, Modelfile
@@ -111,7 +111,7 @@ class RunTarget:
     system: str | None = None
     template: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
-    messages: tuple[Message, ...] = ()
+    messages: tuple[ChatMessage, ...] = ()
     adapter: Path | None = None
     licenses: tuple[str, ...] = ()
 
@@ -119,12 +119,12 @@ class RunTarget:
         """`base` (config defaults) with this target's parameters on top."""
         return options_from_parameters(self.parameters, base)
 
-    def conversation(self, system: str | None, history: list[Message], prompt: str | None = None) -> list[Message]:
+    def conversation(self, system: str | None, history: list[ChatMessage], prompt: str | None = None) -> list[ChatMessage]:
         """System prompt, few-shot MESSAGEs, the history, then the new prompt if given."""
-        messages = [Message("system", system)] if system else []
+        messages = [ChatMessage("system", system)] if system else []
         messages += [*self.messages, *history]
         if prompt is not None:
-            messages.append(Message("user", prompt))
+            messages.append(ChatMessage("user", prompt))
         return messages
 
 

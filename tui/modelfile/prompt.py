@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from tui.engine.base import Message
+from tui.engine.base import ChatMessage
 from tui.modelfile.gotemplate import Call, Expr, Field, If, Node, Output, Range, TemplateError, parse
 
 _EMPTY_TOP: dict[str, Any] = {
@@ -77,13 +77,13 @@ class GoTemplate:
         self.nodes = nodes
         self._last_exchange = _cut_after_response(nodes)[0]
 
-    def render(self, system: str, messages: Sequence[Message], prompt: str) -> str:
+    def render(self, system: str, messages: Sequence[ChatMessage], prompt: str) -> str:
         """The prompt for answering `prompt` after `messages`, under the `system` prompt.
 
         `messages` are earlier turns (few-shot MESSAGE lines first, then the conversation).
         """
-        conversation = [Message("system", system)] if system else []
-        conversation += [*messages, Message("user", prompt)]
+        conversation = [ChatMessage("system", system)] if system else []
+        conversation += [*messages, ChatMessage("user", prompt)]
         merged = _merge_turns(conversation)
         if self.uses_messages:
             root = {
@@ -114,11 +114,11 @@ class GoTemplate:
         return "".join(out)
 
 
-def _merge_turns(messages: Sequence[Message]) -> list[Message]:
-    merged: list[Message] = []
+def _merge_turns(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    merged: list[ChatMessage] = []
     for message in messages:
         if merged and merged[-1].role == message.role:
-            merged[-1] = Message(message.role, merged[-1].content + "\n\n" + message.content)
+            merged[-1] = ChatMessage(message.role, merged[-1].content + "\n\n" + message.content)
         else:
             merged.append(message)
     return merged

@@ -1,4 +1,4 @@
-"""The chat screen: every chat action, one per entry of `tui.ui_state.CHAT_ACTIONS`, each a
+"""The chat screen: every chat action, one per entry of `tui.actions.CHAT_ACTIONS`, each a
 binding with an id (remappable), listed in help and in the command palette."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tui.screens.search import SearchDialog
 from tui.screens.session_dialog import SessionDialog, SessionSettings
 from tui.screens.sessions import SessionsScreen
 from tui.store.records import SearchHit
-from tui.ui_state import CHAT_ACTIONS
+from tui.actions import CHAT_ACTIONS
 from tui.widgets.keys import binding
 from tui.widgets.session_tabs import SessionTabs, tab_id
 from tui.widgets.transcript import Transcript

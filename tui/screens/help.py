@@ -10,7 +10,7 @@ from textual.widgets import Label, Static
 
 from tui.screens.dialogs import Dialog
 from tui.widgets.keys import bindings
-from tui.ui_state import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, EDITOR_ACTIONS, HUB_ACTIONS, LIBRARY_ACTIONS, MOVE_KEYS, PROMPT_ACTIONS, ChatAction
+from tui.actions import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, EDITOR_ACTIONS, HUB_ACTIONS, LIBRARY_ACTIONS, MOVE_KEYS, PROMPT_ACTIONS, Action
 
 
 def key_text(keys: str) -> str:
@@ -29,7 +29,7 @@ def help_table(keymap: dict[str, str]) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(ratio=1)
 
-    def section(title: str, actions: tuple[ChatAction, ...], extra: tuple[tuple[str, str], ...] = ()) -> None:
+    def section(title: str, actions: tuple[Action, ...], extra: tuple[tuple[str, str], ...] = ()) -> None:
         table.add_row(Text(title, style="underline"), "")
         for action in actions:
             keys = keymap.get(action.id, action.keys)

@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.models.fit import available_memory, human_size
 from tui.screens.dialogs import ConfirmDialog, TextDialog
-from tui.ui_state import LIBRARY_ACTIONS
+from tui.actions import LIBRARY_ACTIONS
 from tui.widgets.keys import binding
 from tui.widgets.model_details import ModelDetails
 from tui.widgets.model_table import COLUMNS, ModelRow, ModelTable, build_rows, matches, sorted_rows

@@ -44,7 +44,7 @@ from tui.modelfile.personas import (
 from tui.models.library import ModelNotFound
 from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 from tui.screens.help import HelpScreen
-from tui.ui_state import EDITOR_ACTIONS
+from tui.actions import EDITOR_ACTIONS
 from tui.widgets.keys import binding
 from tui.widgets.modelfile_area import ModelfileArea
 from tui.widgets.try_it import TryIt

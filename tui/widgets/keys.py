@@ -1,13 +1,13 @@
-"""Textual bindings made from the action table in `tui.ui_state`."""
+"""Textual bindings made from the action table in `tui.actions`."""
 
 from __future__ import annotations
 
 from textual.binding import Binding
 
-from tui.ui_state import ChatAction, action_by_id
+from tui.actions import Action, action_by_id
 
 
-def binding(action: ChatAction) -> Binding:
+def binding(action: Action) -> Binding:
     """The binding for an action: its keys, id, and footer label when it has one."""
     return Binding(
         action.keys,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from tui.engine.base import Message, Stats
+from tui.engine.base import ChatMessage, Stats
 from tui.engine.options import Options, options_from_parameters
 from tui.meters.answer import AnswerEnergy
 from tui.modelfile.personas import RunTarget
@@ -112,7 +112,7 @@ class SessionData:
         return 0 if last is None else int(last.stats.get("messages_dropped", 0))
 
 
-def history_for(data: SessionData) -> tuple[list[Message], list[int]]:
+def history_for(data: SessionData) -> tuple[list[ChatMessage], list[int]]:
     """The conversation to send: system prompt, then the newest messages that could fit.
 
     Returns the messages and, for each non-system one, its index in the session. Older
@@ -121,7 +121,7 @@ def history_for(data: SessionData) -> tuple[list[Message], list[int]]:
     """
     budget = data.options.num_ctx * HISTORY_CHARS_PER_TOKEN
     count = data.count()
-    picked: list[tuple[int, Message]] = []
+    picked: list[tuple[int, ChatMessage]] = []
     used, end = 0, count
     while end > 0 and used < budget:
         start = max(0, end - 64)
@@ -129,18 +129,18 @@ def history_for(data: SessionData) -> tuple[list[Message], list[int]]:
             if used >= budget:
                 break
             if stored.role in ("user", "assistant") and stored.content:
-                picked.append((offset, Message(stored.role, stored.content)))
+                picked.append((offset, ChatMessage(stored.role, stored.content)))
                 used += len(stored.content)
         end = start
     picked.reverse()
     system = data.session.system
-    messages = ([Message("system", system)] if system else []) + [m for _, m in picked]
+    messages = ([ChatMessage("system", system)] if system else []) + [m for _, m in picked]
     return messages, [index for index, _ in picked]
 
 
 def with_persona(
-    messages: list[Message], indices: list[int], data: SessionData, target: RunTarget | None
-) -> tuple[list[Message], list[int], Options, str | None]:
+    messages: list[ChatMessage], indices: list[int], data: SessionData, target: RunTarget | None
+) -> tuple[list[ChatMessage], list[int], Options, str | None]:
     """Apply a persona to a conversation: its system prompt when the session has none, its
     few-shot MESSAGEs before the history, its parameters under the session's own, its template.
 
@@ -152,7 +152,7 @@ def with_persona(
     system = messages[:1] if messages and messages[0].role == "system" else []
     history = messages[len(system):]
     if not system and target.system:
-        system = [Message("system", target.system)]
+        system = [ChatMessage("system", target.system)]
     first = indices[0] if indices else 0
     options = options_from_parameters(data.session.options, base=target.options(Options()))
     return [*system, *target.messages, *history], [first] * len(target.messages) + indices, options, target.template

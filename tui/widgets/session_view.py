@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.message import Message as TextualMessage
+from textual.message import Message
 from textual.widgets import Static
 
 from tui.engine.base import (
@@ -33,7 +33,7 @@ from tui.engine.options import Options
 from tui.meters import AnswerEnergy, Measurement
 from tui.models.fit import DoesNotFit
 from tui.store.records import DatabaseError, Session
-from tui.ui_state import auto_title
+from tui.actions import auto_title
 from tui.widgets.message import AnswerMessage, UserMessage
 from tui.widgets.prompt import PromptArea
 from tui.widgets.session_data import SessionData, history_for, with_persona
@@ -57,7 +57,7 @@ class SessionView(Vertical):
     }
     """
 
-    class Changed(TextualMessage):
+    class Changed(Message):
         """Something the status line or tab shows has changed."""
 
         def __init__(self, view: "SessionView") -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.message import Message as TextualMessage
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from tui.engine.base import ChatRequest, ChatStream, DoneEvent, Stats, StatusEvent, TokenEvent
@@ -39,7 +39,7 @@ class TryIt(Vertical):
     }
     """
 
-    class Submitted(TextualMessage):
+    class Submitted(Message):
         """The user sent a test prompt."""
 
         def __init__(self, prompt: str) -> None:
