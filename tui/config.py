@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from tui.engine.keepalive import DEFAULT_KEEP_ALIVE, parse_keep_alive
 from tui.engine.options import OPTION_FIELDS, Options, option_type
 from tui.files import move_aside, write_atomically
 from tui.paths import Paths
@@ -41,6 +42,7 @@ class Config:
     ollama_models: str = ""  # Ollama's store; empty: $OLLAMA_MODELS or ~/.ollama/models
     lmstudio_models: str = ""  # LM Studio's models; empty: $LMSTUDIO_MODELS or ~/.lmstudio/models
     hf_cache: str = ""  # the Hugging Face hub cache; empty: $HF_HUB_CACHE or $HF_HOME/hub
+    keep_alive: str = DEFAULT_KEEP_ALIVE  # how long a model stays loaded after its last answer (Ollama's meaning)
     options: Options = field(default_factory=Options)
     energy: EnergySettings = field(default_factory=EnergySettings)
     keys: dict[str, str] = field(default_factory=dict)
@@ -99,6 +101,10 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     config = _dataclass_from_table(Config, data, "")
     if config.meters_panel not in METERS_PANEL_CHOICES:
         raise ConfigError(f"setting 'meters_panel' must be one of {', '.join(METERS_PANEL_CHOICES)}")
+    try:
+        parse_keep_alive(config.keep_alive)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     config.options = options
     config.energy = energy
     return config

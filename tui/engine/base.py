@@ -44,6 +44,9 @@ class ChatRequest:
     template: str | None = None
     conversation_id: str | None = None
     ignore_eos: bool = False
+    keep_alive: float | None = None
+    """Seconds to keep the model loaded after this answer, as Ollama's keep_alive: 0 unloads at
+    once, negative keeps it loaded; None: the engine's default."""
 
 
 @dataclass
@@ -87,10 +90,11 @@ class TokenEvent:
 
 @dataclass(frozen=True)
 class StatusEvent:
-    """What the engine is doing before the first token: waiting for the model, loading it,
-    or evaluating the prompt."""
+    """What the engine is doing before the first token: waiting for the model, loading it
+    (with `percent` done when known), or evaluating the prompt."""
 
     state: Literal["queued", "loading", "prompt"]
+    percent: int | None = None
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,12 @@ import ctypes
 import io
 import logging
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import llama_cpp
 
+from tui.engine.loading import context_size, physical_cores
 from tui.engine.options import Options
 
 log = logging.getLogger("whirr.llama")
@@ -43,37 +45,14 @@ def silence_llama_logs() -> None:
             _installed = True
 
 
-LOAD_OPTIONS = ("num_ctx", "num_batch", "num_gpu", "main_gpu", "use_mmap", "num_thread")
-
-
-def load_settings(options: Options) -> tuple:
-    """The options that need a reload when they change."""
-    return tuple(getattr(options, name) for name in LOAD_OPTIONS)
-
-
-# llama.cpp pads the context to a multiple of this; llama-cpp-python sizes its own buffers
-# from the number it was given, so whirr asks for the padded size to keep the two in step.
-CONTEXT_PADDING = 256
-
-
-def context_size(num_ctx: int) -> int:
-    """The context llama.cpp really allocates for `num_ctx`."""
-    return max(1, -(-num_ctx // CONTEXT_PADDING)) * CONTEXT_PADDING
-
-
-def physical_cores() -> int:
-    """What Ollama uses when num_thread is 0: the physical cores (hyper-threads don't help)."""
-    import psutil
-
-    return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
-
-
-def load_llama(path: Path, options: Options, adapter: Path | None = None) -> llama_cpp.Llama:
+def load_llama(
+    path: Path, options: Options, adapter: Path | None = None, on_progress: Callable[[float], None] | None = None
+) -> llama_cpp.Llama:
     """Load a model (and a LoRA adapter) with Ollama's meaning for the load-time options,
-    printing nothing."""
+    printing nothing; `on_progress(fraction)` hears llama.cpp's load progress (0.0 to 1.0)."""
     silence_llama_logs()
     captured = io.StringIO()
-    with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
+    with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured), _reporting(on_progress):
         llm = llama_cpp.Llama(
             model_path=str(path),
             n_ctx=context_size(options.num_ctx),
@@ -90,6 +69,49 @@ def load_llama(path: Path, options: Options, adapter: Path | None = None) -> lla
     for line in captured.getvalue().splitlines():
         log.debug("%s", line)
     return llm
+
+
+_progress_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _reporting(on_progress: Callable[[float], None] | None) -> Iterator[None]:
+    """Give the next Llama() a progress callback.
+
+    llama-cpp-python's constructor takes no progress callback: it fills the model parameters
+    from llama_model_default_params(), so that function is wrapped while the model loads.
+    """
+    if on_progress is None:
+        yield
+        return
+
+    def report(progress: float, _data: ctypes.c_void_p) -> bool:
+        try:
+            on_progress(progress)
+        except Exception:  # an exception cannot cross into C; loading goes on
+            log.exception("load progress listener failed")
+        return True
+
+    callback = llama_cpp.llama_progress_callback(report)
+    module = llama_cpp.llama_cpp
+    original = module.llama_model_default_params
+
+    def with_progress() -> llama_cpp.llama_model_params:
+        params = original()
+        params.progress_callback = callback
+        return params
+
+    with _progress_lock:
+        module.llama_model_default_params = with_progress
+        try:
+            yield
+        finally:
+            module.llama_model_default_params = original
+
+
+def set_threads(llm: llama_cpp.Llama, threads: int) -> None:
+    """Change how many threads the live context uses for generation and prompts (no reload)."""
+    llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
 
 
 def sampling_arguments(options: Options) -> dict[str, float | int]:
