@@ -84,8 +84,6 @@ class Chat:
 def run_command(args: argparse.Namespace) -> int:
     """Entry point of `whirr run`."""
     from tui.engine.keepalive import parse_keep_alive
-    from tui.engine.runner.client import RunnerEngine
-    from tui.engine.runner.registry import registry_dir
     from tui.logs import setup_logging
     from tui.models.fit import DoesNotFit
 
@@ -100,8 +98,19 @@ def run_command(args: argparse.Namespace) -> int:
         keep_alive = parse_keep_alive(args.keepalive if args.keepalive is not None else context.config.keep_alive)
     except ValueError as error:
         raise CommandError(str(error)) from None
-    engine = RunnerEngine(entry.path, target.name, adapter=target.adapter, info=entry.info, file_size=entry.size,
-                          model_id=entry.id, registry=registry_dir(context.paths), keep_alive=keep_alive)
+    if entry.server:
+        from tui.engine.remote import remote_engine
+        from tui.servers import split_remote
+
+        on_server = split_remote(entry.name, context.library.servers)
+        assert on_server is not None
+        engine = remote_engine(*on_server)
+    else:
+        from tui.engine.runner.client import RunnerEngine
+        from tui.engine.runner.registry import registry_dir
+
+        engine = RunnerEngine(entry.path, target.name, adapter=target.adapter, info=entry.info, file_size=entry.size,
+                              model_id=entry.id, registry=registry_dir(context.paths), keep_alive=keep_alive)
     engine.force = args.force
     chat = Chat(target, engine, options_from_flags(args, target.options(context.config.options)), system)
     try:
@@ -170,6 +179,14 @@ def format_duration(seconds: float) -> str:
     return f"{seconds * 1_000_000:.0f}µs"
 
 
+TIMINGS = {
+    "server": "counts and durations from the server",
+    "usage": "counts from the server's usage, timed here",
+    "counted": "streamed pieces counted and timed here",
+}
+"""What a remote answer's `timing` means, for --verbose."""
+
+
 def print_stats(stats: "Stats", energy: "AnswerEnergy | None" = None) -> None:
     """The statistics `ollama run --verbose` prints, with the same labels, then whirr's extras."""
     rows = [
@@ -185,6 +202,16 @@ def print_stats(stats: "Stats", energy: "AnswerEnergy | None" = None) -> None:
         ("time to first token", format_duration(stats.time_to_first_token)),
         ("finish reason", stats.finish_reason),
     ]
+    if stats.server:
+        rows.append(("server", f"{stats.server} ({TIMINGS.get(stats.timing, stats.timing)})"))
+        if stats.options_not_sent:
+            rows.append(("options not sent", ", ".join(stats.options_not_sent)))
+        if stats.server_energy_j is not None:
+            from tui.meters import format_joules
+
+            rows.append(("energy", f"{format_joules(stats.server_energy_j)} on {stats.server}; {stats.server_energy_method}"))
+        else:
+            rows.append(("energy", "remote: not measured"))
     if energy is not None:
         from tui.meters import format_co2, format_joules
 

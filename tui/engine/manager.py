@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import Any
 
 import psutil
 
@@ -35,6 +36,7 @@ class EngineManager:
         self.registry = registry_dir(library.paths)
         self._engines: OrderedDict[str, RunnerEngine] = OrderedDict()
         self._lock = threading.Lock()
+        self._remotes: dict[str, Any] = {}  # remote engines by `SERVER/MODEL`
 
     def target_for(self, model_name: str) -> RunTarget:
         """What a name runs (a persona's layers over its base, or a plain model).
@@ -59,6 +61,8 @@ class EngineManager:
     def engine_for_target(self, target: RunTarget) -> RunnerEngine:
         """The engine for a resolved target: its file with its adapter (an unsaved persona's too)."""
         entry = target.entry
+        if entry.server:  # `SERVER/MODEL`: answered by a server, nothing loads here
+            return self._remote_engine(entry.name)
         key = f"{entry.path}|{target.adapter or ''}"
         with self._lock:
             engine = self._engines.get(key)
@@ -74,6 +78,19 @@ class EngineManager:
     def loaded(self) -> list[LoadedModel]:
         """The models loaded now by any whirr process (what `whirr ps` lists)."""
         return loaded_models(self.registry)
+
+    def _remote_engine(self, name: str) -> Any:
+        from tui.engine.remote import remote_engine
+        from tui.servers import split_remote
+
+        remote = split_remote(name, self.library.servers)
+        if remote is None:
+            raise EngineError(f"no server is configured for '{name}'")
+        with self._lock:
+            engine = self._remotes.get(name)
+            if engine is None or engine.server != remote[0]:
+                engine = self._remotes[name] = remote_engine(*remote)
+            return engine
 
     def unload_all(self) -> None:
         """Free every loaded model (their runners exit)."""
