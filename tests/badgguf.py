@@ -11,6 +11,7 @@ def write_bad_gguf(path: Path) -> Path:
     """A tiny 'llama' model whose token embedding is 8 x 3 where its metadata says 8 x 4."""
     import gguf
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name("broken")
     writer.add_context_length(64)

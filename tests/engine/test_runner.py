@@ -96,9 +96,10 @@ async def test_cancel_mid_answer_keeps_the_runner(runner: RunnerEngine) -> None:
 
 
 async def test_cancel_during_a_long_prompt(runner: RunnerEngine) -> None:
-    await asyncio.to_thread(runner.load, LONG)
+    wide = Options(temperature=0.0, seed=7, num_predict=1, num_ctx=4096)
+    await asyncio.to_thread(runner.load, wide)
     pid = runner.pid
-    prompt = "Here is a list of words: " + " ".join(f"word{i}" for i in range(1500)) + ". Repeat them."
+    prompt = "Here is a list of words: " + " ".join(f"word{i}" for i in range(900)) + ". Repeat them."
     cancelled_at = []
 
     def cancel_on_prompt(event, stream) -> None:
@@ -106,12 +107,13 @@ async def test_cancel_during_a_long_prompt(runner: RunnerEngine) -> None:
             cancelled_at.append(time.perf_counter())
             stream.cancel()
 
-    _, done = await collect(runner, ChatRequest([ChatMessage("user", prompt)], LONG), on_event=cancel_on_prompt)
+    _, done = await collect(runner, ChatRequest([ChatMessage("user", prompt)], wide), on_event=cancel_on_prompt)
+    assert cancelled_at, done.stats.error
     stopped_after = time.perf_counter() - cancelled_at[0]
     assert done.stats.finish_reason == "cancelled" and done.stats.eval_count == 0
     assert runner.pid == pid  # the abort callback stopped it, not a kill
-    _, full = await collect(runner, ChatRequest([ChatMessage("user", prompt)], LONG.updated(num_predict=1)))
-    assert full.stats.prompt_eval_count > 3000 and full.stats.prompt_cached_count < 100
+    _, full = await collect(runner, ChatRequest([ChatMessage("user", prompt)], wide))
+    assert full.stats.prompt_eval_count > 2000 and full.stats.prompt_cached_count < 100
     assert stopped_after < min(0.5, full.stats.prompt_eval_duration / 2)
 
 
@@ -128,16 +130,15 @@ async def test_threads_drop_under_a_busy_machine(runner: RunnerEngine) -> None:
     await asyncio.to_thread(runner.load, LONG)
     loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(psutil.cpu_count() or 2)]
     try:
-        request = ChatRequest([ChatMessage("user", "Tell me a story.")], LONG.updated(num_predict=60), ignore_eos=True)
+        request = ChatRequest([ChatMessage("user", "Tell me a story.")], LONG.updated(num_predict=120), ignore_eos=True)
         _, done = await collect(runner, request)
     finally:
         for loop in loops:
             loop.kill()
             loop.wait()
     assert done.stats.finish_reason == "length"
-    info = runner.runner_info()
-    assert info["threads"] < physical_cores()
-    assert any("other programs use" in why for _, why in info["thread_changes"])
+    drops = [threads for threads, why in runner.runner_info()["thread_changes"] if "other programs use" in why]
+    assert drops and min(drops) < physical_cores()
 
 
 async def test_a_runner_killed_mid_answer_keeps_the_partial_answer(runner: RunnerEngine) -> None:

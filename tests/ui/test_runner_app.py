@@ -57,8 +57,13 @@ async def test_a_model_llama_cpp_cannot_load_is_one_line_and_the_app_stays(whirr
     save_config(Config(default_model=name, options=Options(num_predict=4)), paths)
     app = WhirrApp()
     async with app.run_test(size=(140, 30)) as pilot:
-        await settle(pilot, timeout=LIMIT)
         view = active_view(app)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LIMIT
+        while not view.problem:
+            assert loop.time() < deadline, "the load never failed"
+            await asyncio.sleep(0.05)
+        await settle(pilot, timeout=LIMIT)
         assert view.problem.startswith("cannot load broken.gguf") or view.problem.startswith("the model process stopped")
         assert "\n" not in view.problem
         assert view.problem[:40] in screen_text(app)

@@ -191,7 +191,7 @@ class LlamaEngine:
             if self._loaded is None or self._loaded.settings != load_settings(request.options):
                 stream.put(StatusEvent("loading"))
             stats.load_duration = self._ensure_loaded(
-                request.options, lambda percent: stream.put(StatusEvent("loading", percent))
+                request.options, lambda percent: stream.put(StatusEvent("loading", percent=percent))
             )
             self._generate(request, stream, stats, assembler, started)
         except EngineError as error:

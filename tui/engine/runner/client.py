@@ -317,7 +317,7 @@ class _Answer:
             self.tokens += message["n"]
             self.sink.put(TokenEvent(message["text"], message["n"]))
         elif kind == "status":
-            self.sink.put(StatusEvent(message["state"], message["percent"]))
+            self.sink.put(StatusEvent(message["state"], percent=message["percent"]))
         elif kind == "done":
             self.loaded = message["loaded"]
             self._done = DoneEvent(message["text"], stats_from_dict(message["stats"]))

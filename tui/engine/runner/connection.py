@@ -26,6 +26,7 @@ from tui.engine.runner.protocol import FrameWriter, ProtocolError, read_frame
 from tui.meters.processes import WHIRR_PROCESSES
 
 log = logging.getLogger("whirr.runner")
+log.addHandler(logging.NullHandler())  # to whirr's log file when set up, never to the terminal
 
 Handler = Callable[[dict[str, Any]], None]
 

@@ -250,4 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         runner.serve()
     finally:
         runner.close()
-    return 0
+        logging.shutdown()
+    # Not a normal interpreter exit: the reader thread is blocked reading stdin, and
+    # finalization would abort on its buffer's lock.
+    os._exit(0)
