@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -105,12 +106,12 @@ def test_saving_keeps_a_mistyped_key_and_the_servers_table(whirr_home: Path) -> 
     paths.config_dir.mkdir(parents=True)
     paths.config_file.write_text("teme = 'x'\n[options]\ntemprature = 0.1\n[servers.box]\nurl = 'http://127.0.0.1:1'\n")
     config, warnings = load_config(paths)
-    assert len(warnings) == 2 and config.servers == {"box": {"url": "http://127.0.0.1:1"}}
+    assert len(warnings) == 2 and not any("servers" in w for w in warnings)
     config.theme = "whirr-light"
     save_config(config, paths)
     again, warnings_again = load_config(paths)
-    assert again.theme == "whirr-light" and again.servers == config.servers
-    assert warnings_again == warnings
+    assert again.theme == "whirr-light" and warnings_again == warnings
+    assert tomllib.loads(paths.config_file.read_text())["servers"] == {"box": {"url": "http://127.0.0.1:1"}}
 
 
 def test_two_bad_configs_in_one_second_are_both_kept(whirr_home: Path) -> None:

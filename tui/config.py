@@ -57,12 +57,13 @@ class Config:
     options: Options = field(default_factory=Options)
     energy: EnergySettings = field(default_factory=EnergySettings)
     keys: dict[str, str] = field(default_factory=dict)
-    servers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """[servers.NAME] tables: read and checked by tui.servers, only kept here."""
 
 
 TABLES: dict[str, type] = {"options": Options, "energy": EnergySettings}
-"""The tables whose keys are known; other tables ([keys], [servers]) take any key."""
+"""The tables whose keys are known; [keys] takes any binding id (checked by the app)."""
+OTHER_OWNERS = frozenset({"servers"})
+"""Top-level keys another module reads and checks ([servers.NAME]: tui/servers.py): not
+warned about here, and kept as they are when the config is saved."""
 
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
 _PATH_PART = re.compile(r"\.([A-Za-z0-9_-]+)|\[(\d+)\]")
@@ -108,6 +109,9 @@ def _drop_unknown(data: dict[str, Any]) -> list[str]:
             known_tables[table] = (data[table], [f.name for f in fields(cls)])
     for table, (values, known) in known_tables.items():
         for key in [k for k in values if k not in known]:
+            if not table and key in OTHER_OWNERS:
+                del values[key]
+                continue
             del values[key]
             where = f"[{table}] " if table else ""
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
@@ -155,8 +159,6 @@ def config_to_dict(config: Config) -> dict[str, Any]:
     """The TOML table for `config`; options list only what differs from Ollama's defaults."""
     data = asdict(config)
     data["options"] = {k: list(v) if k == "stop" else v for k, v in config.options.to_parameters().items()}
-    if not data["servers"]:
-        del data["servers"]
     return data
 
 
@@ -182,8 +184,9 @@ def load_config(paths: Paths) -> tuple[Config, list[str]]:
 
 
 def save_config(config: Config, paths: Paths) -> None:
-    """Write the config file atomically. Keys whirr does not know (a typo the user has been
-    warned about) are carried over from the file as it is, so saving never loses them.
+    """Write the config file atomically. Keys this module does not know (a typo the user has
+    been warned about, another module's [servers]) are carried over from the file as it is, so
+    saving never loses them.
     OSError when the file cannot be written."""
     import tomli_w
 
