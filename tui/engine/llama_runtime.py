@@ -15,6 +15,7 @@ import io
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 
@@ -68,24 +69,25 @@ def physical_cores() -> int:
     return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
 
 
-def load_llama(path: Path, options: Options, adapter: Path | None = None) -> llama_cpp.Llama:
+def load_llama(path: Path, options: Options, adapter: Path | None = None, **extra: Any) -> llama_cpp.Llama:
     """Load a model (and a LoRA adapter) with Ollama's meaning for the load-time options,
-    printing nothing."""
+    printing nothing. `extra` are further llama_cpp.Llama arguments (embedding mode)."""
     silence_llama_logs()
+    arguments: dict[str, Any] = dict(
+        model_path=str(path),
+        n_ctx=context_size(options.num_ctx),
+        n_batch=options.num_batch,
+        n_gpu_layers=options.num_gpu,
+        main_gpu=options.main_gpu,
+        use_mmap=options.use_mmap,
+        n_threads=options.num_thread or physical_cores(),
+        last_n_tokens_size=options.repeat_last_n,
+        lora_path=str(adapter) if adapter is not None else None,
+        verbose=True,
+    )
     captured = io.StringIO()
     with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
-        llm = llama_cpp.Llama(
-            model_path=str(path),
-            n_ctx=context_size(options.num_ctx),
-            n_batch=options.num_batch,
-            n_gpu_layers=options.num_gpu,
-            main_gpu=options.main_gpu,
-            use_mmap=options.use_mmap,
-            n_threads=options.num_thread or physical_cores(),
-            last_n_tokens_size=options.repeat_last_n,
-            lora_path=str(adapter) if adapter is not None else None,
-            verbose=True,
-        )
+        llm = llama_cpp.Llama(**{**arguments, **extra})
     llm.verbose = False
     for line in captured.getvalue().splitlines():
         log.debug("%s", line)
