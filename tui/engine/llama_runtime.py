@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 
@@ -102,28 +103,29 @@ def machine_safe_defaults() -> Iterator[None]:
             llama_cpp.llama_cpp.llama_model_default_params = original
 
 
-def load_llama(path: Path, options: Options, adapter: Path | None = None) -> llama_cpp.Llama:
+def load_llama(path: Path, options: Options, adapter: Path | None = None, **extra: Any) -> llama_cpp.Llama:
     """Load a model (and a LoRA adapter) with Ollama's meaning for the load-time options,
-    printing nothing."""
+    printing nothing. `extra` are further llama_cpp.Llama arguments (embedding mode)."""
     silence_llama_logs()
+    arguments: dict[str, Any] = dict(
+        model_path=str(path),
+        n_ctx=context_size(options.num_ctx),
+        n_batch=options.num_batch,
+        n_gpu_layers=options.num_gpu,
+        main_gpu=options.main_gpu,
+        use_mmap=options.use_mmap,
+        n_threads=options.num_thread or physical_cores(),
+        last_n_tokens_size=options.repeat_last_n,
+        lora_path=str(adapter) if adapter is not None else None,
+        verbose=True,
+    )
     captured = io.StringIO()
     with (
         machine_safe_defaults(),
         contextlib.redirect_stderr(captured),
         contextlib.redirect_stdout(captured),
     ):
-        llm = llama_cpp.Llama(
-            model_path=str(path),
-            n_ctx=context_size(options.num_ctx),
-            n_batch=options.num_batch,
-            n_gpu_layers=options.num_gpu,
-            main_gpu=options.main_gpu,
-            use_mmap=options.use_mmap,
-            n_threads=options.num_thread or physical_cores(),
-            last_n_tokens_size=options.repeat_last_n,
-            lora_path=str(adapter) if adapter is not None else None,
-            verbose=True,
-        )
+        llm = llama_cpp.Llama(**{**arguments, **extra})
     llm.verbose = False
     for line in captured.getvalue().splitlines():
         log.debug("%s", line)
