@@ -238,9 +238,8 @@ class Library:
                 return latest
             if len(same_base) == 1:
                 return same_base[0]
-        close = difflib.get_close_matches(wanted, list(by_name), n=3, cutoff=0.5)
         bases = [n for n in by_name if n.split(":")[0] == wanted]
-        raise ModelNotFound(name, bases or close)
+        raise ModelNotFound(name, bases or close_names(wanted, list(by_name)))
 
     # -- changes -------------------------------------------------------------------------------
 
@@ -284,11 +283,11 @@ class Library:
         ModelNotFound for an unknown name; NotOwned for the built-in model.
         """
         entry = self.named(name)
-        if entry.source == "built-in":
-            raise NotOwned(f"'{entry.name}' is whirr's built-in model and cannot be removed")
-        if entry.alias_of:
+        if entry.alias_of:  # a name given with `copy`, whatever it names (the built-in too)
             self.registry.remove_alias(entry.name)
             return "forgotten"
+        if entry.source == "built-in":
+            raise NotOwned(f"'{entry.name}' is whirr's built-in model and cannot be removed")
         if entry.owned:
             self._delete_owned(entry)
         elif entry.source == "file":
@@ -391,8 +390,28 @@ def _named(name: str, entries: dict[str, ModelEntry]) -> ModelEntry:
     wanted = name.strip().lower()
     entry = entries.get(wanted) or entries.get(f"{wanted}:latest")
     if entry is None:
-        raise ModelNotFound(name, difflib.get_close_matches(wanted, list(entries), n=3, cutoff=0.5))
+        raise ModelNotFound(name, close_names(wanted, list(entries)))
     return entry
+
+
+def close_names(wanted: str, names: list[str], limit: int = 3) -> list[str]:
+    """Names worth suggesting for a name that is not there: the same model with a typo
+    (`smollm3` -> `smollm2:135m`) or a longer name it starts (`mistral` ->
+    `mistral-7b-instruct:q4_k_m`). Model names (without tag and folder) are compared, and only a
+    close match counts: `gemma3:1b` suggests nothing from `llama3.2:3b`."""
+
+    def base(name: str) -> str:
+        return name.split(":")[0].rsplit("/", 1)[-1]
+
+    target = base(wanted.lower())
+    scored = []
+    for name in names:
+        other = base(name)
+        ratio = difflib.SequenceMatcher(None, target, other).ratio()
+        starts = len(target) >= 3 and other.startswith(target)
+        if ratio >= 0.75 or starts:
+            scored.append((-max(ratio, 0.75 if starts else 0.0), name))
+    return [name for _score, name in sorted(scored)[:limit]]
 
 
 def _content_id(path: Path, size: int) -> str:
