@@ -1,5 +1,8 @@
 """llama-cpp-python's own OpenAI-compatible server (`python -m llama_cpp.server`) with the
-starter model, on a free port of 127.0.0.1: a real server for the OpenAI engine's tests."""
+starter model, on a free port of 127.0.0.1: a real server for the OpenAI engine's tests.
+
+It runs under whirr's `machine_safe_defaults()`, as whirr's own engine does: on CPUs that
+advertise AMX, ggml's AMX kernels fault under some hypervisors (tui/engine/llama_runtime.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,10 @@ import urllib.request
 from pathlib import Path
 
 ALIAS = "smollm2"
+_RUN_SERVER = (
+    "import runpy; from tui.engine.llama_runtime import machine_safe_defaults\n"
+    "with machine_safe_defaults(): runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
+)
 KEY = "lcpp-test-key"
 
 
@@ -30,7 +37,7 @@ class LlamaServer:
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self._log = open(log, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", ALIAS,
+            [sys.executable, "-c", _RUN_SERVER, "--model", str(model), "--model_alias", ALIAS,
              "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "1024", "--api_key", KEY],
             stdout=self._log, stderr=subprocess.STDOUT,
         )

@@ -44,8 +44,9 @@ class ServersDialog(Dialog[bool]):
     DEFAULT_CSS = """
     ServersDialog > #dialog { width: 90; }
     ServersDialog OptionList { height: auto; max-height: 8; border: none; padding: 0; &:focus { border: none; } }
-    ServersDialog .field { height: auto; }
-    ServersDialog .field Label { width: 14; padding: 1 0 0 0; }
+    ServersDialog OptionList { margin-bottom: 1; }
+    ServersDialog .field { height: 1; margin-bottom: 1; }
+    ServersDialog .field Label { width: 14; }
     ServersDialog .field Input, ServersDialog .field Select { width: 1fr; }
     ServersDialog Checkbox { margin-left: 14; }
     """
@@ -62,25 +63,25 @@ class ServersDialog(Dialog[bool]):
             yield OptionList(id="servers")
             with Horizontal(classes="field"):
                 yield Label("Name")
-                yield Input(placeholder="gpu", id="name")
+                yield Input(placeholder="gpu", id="name", compact=True)
             with Horizontal(classes="field"):
                 yield Label("Kind")
-                yield Select([(kind, kind) for kind in KINDS], value="ollama", allow_blank=False, id="kind")
+                yield Select([(kind, kind) for kind in KINDS], value="ollama", allow_blank=False, id="kind", compact=True)
             with Horizontal(classes="field"):
                 yield Label("URL")
-                yield Input(placeholder="http://gpu-box:11434  (openai: the base URL with its /v1)", id="url")
+                yield Input(placeholder="http://gpu-box:11434  (openai: the base URL with its /v1)", id="url", compact=True)
             with Horizontal(classes="field"):
                 yield Label("Key variable")
-                yield Input(placeholder="GPU_KEY  (the environment variable holding the key; empty: none)", id="key")
+                yield Input(placeholder="the environment variable holding the key, e.g. GPU_KEY; empty: none", id="key", compact=True)
             with Horizontal(classes="field"):
                 yield Label("Models")
-                yield Input(placeholder="empty: all; else names separated by commas", id="models")
-            yield Checkbox("Check TLS certificates (https)", value=True, id="verify")
+                yield Input(placeholder="empty: all; else names separated by commas", id="models", compact=True)
+            yield Checkbox("Check TLS certificates (https)", value=True, id="verify", compact=True)
             yield Label("", classes="error", id="server-error", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Remove", variant="error", id="remove")
-                yield Button("Save", variant="primary", id="save")
-                yield Button("Close", id="close")
+                yield Button("Remove", variant="error", id="remove", compact=True)
+                yield Button("Save", variant="primary", id="save", compact=True)
+                yield Button("Close", id="close", compact=True)
 
     def on_mount(self) -> None:
         self._fill()
