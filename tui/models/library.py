@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.files import write_atomically
-from tui.modelfile.document import Modelfile
+from tui.modelfile.document import Command, Modelfile
 from tui.models.gguf_info import GGUFError, GGUFInfo, read_gguf_info
 from tui.models.registry import Registry
 from tui.models.sources import (
@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 
 STARTER_NAME = "smollm2:135m"
 STARTER_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+STARTER_DEFAULTS = Modelfile([Command("repeat_penalty", "1.1", 0)])
+"""The starter's own parameters, as an Ollama model carries them: a model this small loops
+without a repeat penalty, and Ollama's default is 1.0 since August 2026 (the remedy its change
+names is a per-model parameter)."""
 SOURCES = ("built-in", "whirr", "downloaded", "folder", "file", "ollama", "lmstudio", "hf-cache")
 """Where a model comes from; only "whirr" and "downloaded" files are whirr's own."""
 OWNED_SOURCES = ("whirr", "downloaded")
@@ -195,7 +199,7 @@ class Library:
         found: list[Found] = []
         starter = starter_model_path()
         if starter is not None:
-            found.append(Found(STARTER_NAME, (starter,), "built-in"))
+            found.append(Found(STARTER_NAME, (starter,), "built-in", defaults=STARTER_DEFAULTS))
         found += whirr_models(self.paths.models_dir)
         for name, path in self.registry.files().items():
             found.append(self._file_found(path, "file", name))
