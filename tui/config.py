@@ -23,6 +23,7 @@ import msgspec
 
 from tui.engine.options import Options, ParameterError, check_option, option_note
 from tui.files import move_aside, write_atomically
+from tui.validation import located
 from tui.paths import Paths
 
 STARTER_MODEL = "smollm2:135m"
@@ -65,7 +66,6 @@ OTHER_OWNERS = frozenset({"servers"})
 """Top-level keys another module reads and checks ([servers.NAME]: tui/servers.py): not
 warned about here, and kept as they are when the config is saved."""
 
-_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
 _PATH_PART = re.compile(r"\.([A-Za-z0-9_-]+)|\[(\d+)\]")
 
 
@@ -79,7 +79,9 @@ def config_from_dict(data: dict[str, Any]) -> tuple[Config, list[str]]:
             config = msgspec.convert(data, Config, strict=True)
             break
         except msgspec.ValidationError as error:
-            shown, message = _located(str(error))
+            shown, message = located(str(error))
+            if shown == "meters_panel":
+                message += f" (one of {', '.join(METERS_PANEL_CHOICES)})"
             if "[...]" in shown:  # msgspec does not name the key of a bad table entry
                 problems += _drop_bad_entries(data, shown.split("[", 1)[0])
                 continue
@@ -120,17 +122,6 @@ def _drop_unknown(data: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _located(error: str) -> tuple[str, str]:
-    """msgspec's "Expected `int`, got `str` - at `$.options.top_k`" as ("options.top_k",
-    "expected int, got str"): where the problem is and what it is."""
-    match = _AT.match(error)
-    assert match is not None  # the pattern matches any text
-    message = match["message"].replace("`", "").replace("object", "table").replace("array", "list")
-    if match["path"] == ".meters_panel":
-        message += f" (one of {', '.join(METERS_PANEL_CHOICES)})"
-    return (match["path"] or "").lstrip("."), message[0].lower() + message[1:]
-
-
 def _drop_bad_entries(data: dict[str, Any], table: str) -> list[str]:
     """Check each entry of a free-form table ([keys], [servers]) alone; drop and name the bad ones."""
     entry_type = get_args(get_type_hints(Config)[table])[1]
@@ -139,7 +130,7 @@ def _drop_bad_entries(data: dict[str, Any], table: str) -> list[str]:
         try:
             msgspec.convert(value, entry_type, strict=True)
         except msgspec.ValidationError as error:
-            _shown, message = _located(str(error))
+            _shown, message = located(str(error))
             problems.append(f"{table}.{key}: {message}; ignored")
             del data[table][key]
     return problems
