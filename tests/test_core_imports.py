@@ -1,9 +1,10 @@
-"""The core packages never import Textual, and quick commands never import llama_cpp."""
+"""The core packages never import Textual, and quick commands never import llama_cpp or the
+server's stack."""
 
 import subprocess
 import sys
 
-CORE = ["tui.engine", "tui.models", "tui.modelfile", "tui.store", "tui.meters"]
+CORE = ["tui.engine", "tui.models", "tui.modelfile", "tui.store", "tui.meters", "tui.server"]
 
 
 def _modules_after(code: str) -> set[str]:
@@ -42,7 +43,7 @@ def test_help_and_list_do_not_import_llama_or_textual(tmp_path) -> None:
     )
     modules = _modules_after(code)
     assert "tui.commands.models" in modules
-    assert not {"llama_cpp", "textual"} & modules
+    assert not {"llama_cpp", "textual", "starlette", "uvicorn"} & modules
 
 
 def test_the_app_and_its_engines_do_not_import_llama() -> None:

@@ -13,7 +13,7 @@ import sys
 
 from tui import __version__
 
-COMMAND_MODULES = ("app", "run", "ps", "models", "personas", "bench", "modelfile", "sessions", "pull")
+COMMAND_MODULES = ("app", "run", "ps", "models", "personas", "bench", "modelfile", "sessions", "pull", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,3 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:  # a read-only or full disk: one line, never a traceback
+        from tui.files import write_problem
+
+        print(f"Error: {write_problem(error)}", file=sys.stderr)
+        return 1

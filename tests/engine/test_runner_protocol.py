@@ -47,6 +47,7 @@ def test_request_and_stats_survive_the_trip() -> None:
         [ChatMessage("system", "be brief"), ChatMessage("user", "hi")],
         Options(temperature=0.0, stop=("\n\n", "END"), num_ctx=2048),
         template="{{ .Prompt }}", conversation_id="7", ignore_eos=True, keep_alive=-1.0,
+        prompt="raw", context=(1, 2, 3), grammar='root ::= "a"', return_context=True,
     )
     assert request_from_dict(request_to_dict(request)) == request
     stats = Stats(eval_count=5, eval_duration=0.25, finish_reason="cancelled", error="")

@@ -17,11 +17,12 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 
-from tui.engine.loading import context_size, physical_cores
-from tui.engine.options import Options
+from tui.engine.loading import physical_cores
+from tui.engine.options import Options, context_size
 
 log = logging.getLogger("whirr.llama")
 
@@ -89,11 +90,28 @@ def machine_safe_defaults() -> Iterator[None]:
 
 
 def load_llama(
-    path: Path, options: Options, adapter: Path | None = None, on_progress: Callable[[float], None] | None = None
+    path: Path,
+    options: Options,
+    adapter: Path | None = None,
+    on_progress: Callable[[float], None] | None = None,
+    **extra: Any,
 ) -> llama_cpp.Llama:
     """Load a model (and a LoRA adapter) with Ollama's meaning for the load-time options,
-    printing nothing; `on_progress(fraction)` hears llama.cpp's load progress (0.0 to 1.0)."""
+    printing nothing. `on_progress(fraction)` hears llama.cpp's load progress (0.0 to 1.0);
+    `extra` are further llama_cpp.Llama arguments (embedding mode)."""
     silence_llama_logs()
+    arguments: dict[str, Any] = dict(
+        model_path=str(path),
+        n_ctx=context_size(options.num_ctx),
+        n_batch=options.num_batch,
+        n_gpu_layers=options.num_gpu,
+        main_gpu=options.main_gpu,
+        use_mmap=options.use_mmap,
+        n_threads=options.num_thread or physical_cores(),
+        last_n_tokens_size=options.repeat_last_n,
+        lora_path=str(adapter) if adapter is not None else None,
+        verbose=True,
+    )
     captured = io.StringIO()
     with (
         machine_safe_defaults(),
@@ -101,18 +119,7 @@ def load_llama(
         contextlib.redirect_stderr(captured),
         contextlib.redirect_stdout(captured),
     ):
-        llm = llama_cpp.Llama(
-            model_path=str(path),
-            n_ctx=context_size(options.num_ctx),
-            n_batch=options.num_batch,
-            n_gpu_layers=options.num_gpu,
-            main_gpu=options.main_gpu,
-            use_mmap=options.use_mmap,
-            n_threads=options.num_thread or physical_cores(),
-            last_n_tokens_size=options.repeat_last_n,
-            lora_path=str(adapter) if adapter is not None else None,
-            verbose=True,
-        )
+        llm = llama_cpp.Llama(**{**arguments, **extra})
     llm.verbose = False
     for line in captured.getvalue().splitlines():
         log.debug("%s", line)

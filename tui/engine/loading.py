@@ -13,16 +13,6 @@ def load_settings(options: Options) -> tuple:
     return tuple(getattr(options, name) for name in LOAD_OPTIONS)
 
 
-# llama.cpp pads the context to a multiple of this; llama-cpp-python sizes its own buffers
-# from the number it was given, so whirr asks for the padded size to keep the two in step.
-CONTEXT_PADDING = 256
-
-
-def context_size(num_ctx: int) -> int:
-    """The context llama.cpp really allocates for `num_ctx`."""
-    return max(1, -(-num_ctx // CONTEXT_PADDING)) * CONTEXT_PADDING
-
-
 def physical_cores() -> int:
     """What Ollama uses when num_thread is 0: the physical cores (hyper-threads don't help)."""
     import psutil

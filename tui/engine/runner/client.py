@@ -31,8 +31,8 @@ from tui.engine.base import (
     StatusEvent,
     TokenEvent,
 )
-from tui.engine.loading import context_size, load_settings
-from tui.engine.options import Options
+from tui.engine.loading import load_settings
+from tui.engine.options import Options, context_size
 from tui.engine.runner.connection import RunnerConnection
 from tui.engine.runner.protocol import messages_to_list, options_to_dict, request_to_dict, stats_from_dict
 from tui.models.gguf_info import GGUFInfo
@@ -320,7 +320,7 @@ class _Answer:
             self.sink.put(StatusEvent(message["state"], percent=message["percent"]))
         elif kind == "done":
             self.loaded = message["loaded"]
-            self._done = DoneEvent(message["text"], stats_from_dict(message["stats"]))
+            self._done = DoneEvent(message["text"], stats_from_dict(message["stats"]), tuple(message.get("context", ())))
             self.finished.set()
         elif kind == "error":
             self._done = DoneEvent("".join(self.parts), Stats(finish_reason="error", error=message["error"]))

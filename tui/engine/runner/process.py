@@ -62,7 +62,7 @@ class FrameSink(EventSink):
             self.writer.send({"ev": "status", "id": self.id, "state": event.state, "percent": event.percent})
         elif isinstance(event, DoneEvent):
             self.writer.send({"ev": "done", "id": self.id, "text": event.text, "stats": stats_to_dict(event.stats),
-                              **self._on_done()})
+                              "context": list(event.context), **self._on_done()})
 
 
 class Runner:

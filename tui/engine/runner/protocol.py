@@ -72,13 +72,17 @@ def options_from_dict(data: dict[str, Any]) -> Options:
 
 
 def request_to_dict(request: ChatRequest) -> dict[str, Any]:
-    """A ChatRequest as JSON-ready values."""
+    """A ChatRequest as JSON-ready values (every field: a runner answers exactly what was asked)."""
     return {
         "messages": messages_to_list(request.messages),
         "options": options_to_dict(request.options),
         "template": request.template,
         "conversation_id": request.conversation_id,
         "ignore_eos": request.ignore_eos,
+        "prompt": request.prompt,
+        "context": list(request.context),
+        "grammar": request.grammar,
+        "return_context": request.return_context,
         "keep_alive": request.keep_alive,
     }
 
@@ -91,6 +95,10 @@ def request_from_dict(data: dict[str, Any]) -> ChatRequest:
         template=data["template"],
         conversation_id=data["conversation_id"],
         ignore_eos=data["ignore_eos"],
+        prompt=data["prompt"],
+        context=tuple(data["context"]),
+        grammar=data["grammar"],
+        return_context=data["return_context"],
         keep_alive=data["keep_alive"],
     )
 
