@@ -136,7 +136,9 @@ class Runner:
     def _chat(self, message: dict[str, Any]) -> None:
         request_id = message["id"]
         request = request_from_dict(message["request"])
-        sink = FrameSink(self.writer, request_id, lambda: {"loaded": self.engine.loaded})
+        self._num_gpu = request.options.num_gpu
+        self._keep_alive = request.keep_alive
+        sink = FrameSink(self.writer, request_id, self._answered)
         with self._lock:
             self._sinks[request_id] = sink
             if request_id in self._cancelled:
@@ -147,9 +149,11 @@ class Runner:
         finally:
             with self._lock:
                 del self._sinks[request_id]
-        self._num_gpu = request.options.num_gpu
-        self._keep_alive = request.keep_alive
+
+    def _answered(self) -> dict[str, Any]:
+        """Just before an answer's done frame: the registry entry is up to date when whirr hears it."""
         self._register()
+        return {"loaded": self.engine.loaded}
 
     def _count(self, message: dict[str, Any]) -> None:
         tokens = self.engine.count_tokens(
