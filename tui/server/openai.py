@@ -241,8 +241,9 @@ class OpenAIRoutes:
             return JSONResponse(whole(served, text))
         include_usage = bool((get(body, "stream_options", dict, {}) or {}).get("include_usage"))
         first, rest = await answer_stream(request, job)
+        if isinstance(first, Served):
+            note_served(request, first)  # ended before any text: cancelled, or an error
         if isinstance(first, Served) and first.done.stats.finish_reason == "error":
-            note_served(request, first)
             await rest.aclose()
             raise ApiError(500, first.done.stats.error)
 
