@@ -21,7 +21,7 @@ from typing import Any
 
 import llama_cpp
 
-from tui.engine.options import Options
+from tui.engine.options import Options, context_size
 
 log = logging.getLogger("whirr.llama")
 
@@ -52,16 +52,6 @@ LOAD_OPTIONS = ("num_ctx", "num_batch", "num_gpu", "main_gpu", "use_mmap", "num_
 def load_settings(options: Options) -> tuple:
     """The options that need a reload when they change."""
     return tuple(getattr(options, name) for name in LOAD_OPTIONS)
-
-
-# llama.cpp pads the context to a multiple of this; llama-cpp-python sizes its own buffers
-# from the number it was given, so whirr asks for the padded size to keep the two in step.
-CONTEXT_PADDING = 256
-
-
-def context_size(num_ctx: int) -> int:
-    """The context llama.cpp really allocates for `num_ctx`."""
-    return max(1, -(-num_ctx // CONTEXT_PADDING)) * CONTEXT_PADDING
 
 
 def physical_cores() -> int:

@@ -30,7 +30,8 @@ from tui.engine.base import (
     TokenEvent,
 )
 from tui.engine.options import Options
-from tui.meters import AnswerEnergy, Measurement
+from tui.engine.remote.common import RemoteEngine
+from tui.meters import AnswerEnergy, Measurement, reported_energy
 from tui.models.fit import DoesNotFit
 from tui.store.records import DatabaseError, Session
 from tui.actions import auto_title
@@ -75,6 +76,7 @@ class SessionView(Vertical):
         self.activity = ""
         self.editing: int | None = None  # id of the user message being edited
         self.measurement: Measurement | None = None  # the energy of the answer being written
+        self.remote = ""  # the server writing the current (or last) answer; empty: this machine
         self._stream: ChatStream | None = None
         self._prepared_for: str | None = None
 
@@ -203,7 +205,9 @@ class SessionView(Vertical):
         try:
             engine = await asyncio.to_thread(self._engine_for, self.session.model)
             self.set_problem(None)
-            self.measurement = meter.start() if meter is not None else None
+            self.remote = engine.server.name if isinstance(engine, RemoteEngine) else ""
+            # A remote answer's energy is spent elsewhere: this machine's meters would not be it.
+            self.measurement = meter.start() if meter is not None and not self.remote else None
             self._stream = engine.chat(request)
             done = await self._pump(self._stream, widget)
             state, stats, text = done.stats.finish_reason, done.stats, done.text
@@ -217,6 +221,11 @@ class SessionView(Vertical):
             if self.measurement is not None:
                 energy = self.measurement.finish(stats.eval_count)
                 self.measurement = None
+            elif stats.server_energy_j is not None:
+                factors = cast("WhirrApp", self.app).config.energy
+                energy = reported_energy(stats.server_energy_j, stats.server_energy_method, stats.server,
+                                         stats.eval_count, stats.total_duration, factors.co2_g_per_kwh,
+                                         factors.price_per_kwh, factors.currency)
             # Stored as the session index where the model's view begins (older ones left out).
             stats = replace(stats, messages_dropped=_view_start(indices, stats.messages_dropped))
             final_text = widget.text if text is None else text
@@ -250,7 +259,7 @@ class SessionView(Vertical):
                     tokens += 1
                     widget.feed(event.text)
                 elif isinstance(event, StatusEvent):
-                    widget.set_status(event.state)
+                    widget.set_status(event.state, event.detail)
                 elif isinstance(event, DoneEvent):
                     return event
             raise EngineError("the engine stopped without finishing the answer")
