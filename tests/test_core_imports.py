@@ -4,7 +4,7 @@ server's stack."""
 import subprocess
 import sys
 
-CORE = ["tui.engine", "tui.models", "tui.modelfile", "tui.store", "tui.meters", "tui.server"]
+CORE = ["tui.engine", "tui.engine.remote", "tui.models", "tui.modelfile", "tui.store", "tui.meters", "tui.server"]
 
 
 def _modules_after(code: str) -> set[str]:
