@@ -195,15 +195,20 @@ def bench_load(args: argparse.Namespace, home: Path) -> dict:
     stop = time.monotonic() + args.duration
     opts = {**options(args), "num_predict": min(args.tokens, 32)}
 
+    timings: dict[str, list[tuple[float, float]]] = {m: [] for m in models}
+
     def client(index: int) -> None:
+        model = models[index % 2]
         while time.monotonic() < stop:
+            sent = time.monotonic()
             try:
-                _rate, _ttft, _tokens, complete = api_chat(server.url, models[index % 2], opts)
+                _rate, _ttft, _tokens, complete = api_chat(server.url, model, opts)
                 key = "answers" if complete else "incomplete"
             except httpx.HTTPError:
                 key = "errors"
             with lock:
                 counts[key] += 1
+                timings[model].append((sent, time.monotonic()))
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
     for thread in threads:
@@ -213,10 +218,15 @@ def bench_load(args: argparse.Namespace, home: Path) -> dict:
         time.sleep(1)
     server.stop()
     warm = rss[len(rss) // 4:] or rss
+    # Arrival order: among one model's requests, one sent later never finishes first.
+    out_of_order = sum(
+        1 for pairs in timings.values() for (s1, d1), (s2, d2) in zip(sorted(pairs), sorted(pairs)[1:]) if d2 < d1 and s2 > s1 + 0.01
+    )
+    counts["out_of_order"] = out_of_order
     result = {**counts, "rss_start_mb": rss[0] / 1e6, "rss_after_warmup_mb": warm[0] / 1e6, "rss_end_mb": rss[-1] / 1e6,
               "rss_max_mb": max(rss) / 1e6}
     print(f"load   {args.clients} clients x 2 models, {args.duration:.0f} s: {counts['answers']} answers, {counts['errors']} errors, "
-          f"{counts['incomplete']} incomplete; RSS {result['rss_after_warmup_mb']:.0f} MB after warm-up -> {result['rss_end_mb']:.0f} MB "
+          f"{counts['incomplete']} incomplete, {out_of_order} out of arrival order; RSS {result['rss_after_warmup_mb']:.0f} MB after warm-up -> {result['rss_end_mb']:.0f} MB "
           f"(max {result['rss_max_mb']:.0f} MB)")
     return result
 
