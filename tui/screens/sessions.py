@@ -195,6 +195,7 @@ class SessionsScreen(Screen):
                 rate=view.rate,
                 activity=view.activity,
                 problem="model unavailable" if view.problem else "",
+                unsaved=self.whirr.chats_unsaved,
             )
         )
 
