@@ -116,7 +116,7 @@ class SessionView(Vertical):
         self.call_after_refresh(self.run_worker, partial(self._prepare, model), group="prepare", exclusive=True)
 
     def _engine_for(self, model: str) -> Any:
-        """The engine for a model (call in a thread: the first call imports llama.cpp)."""
+        """The engine for a model (call in a thread: the first call builds the engine manager)."""
         return cast("WhirrApp", self.app).engines.engine_for(model)
 
     async def _prepare(self, model: str) -> None:
@@ -125,7 +125,7 @@ class SessionView(Vertical):
             if not engine.loaded:
                 self.activity = f"loading {model}"
                 self._changed()
-                await asyncio.to_thread(engine.load, self.data.options)
+                await asyncio.to_thread(engine.load, self.data.options, partial(self.app.call_from_thread, self._loading, model))
             self.set_problem(None)
             self.activity = ""
             self._changed()
@@ -139,6 +139,12 @@ class SessionView(Vertical):
             self._prepared_for = None
         self.activity = ""
         self._changed()
+
+    def _loading(self, model: str, percent: int) -> None:
+        """The model's load got to `percent` (shown in the status line)."""
+        if self.activity.startswith(f"loading {model}"):
+            self.activity = f"loading {model} {percent}%"
+            self._changed()
 
     def set_problem(self, error: Exception | None) -> None:
         """What keeps this session from answering (None: nothing)."""
@@ -261,7 +267,8 @@ class SessionView(Vertical):
                     tokens += 1
                     widget.feed(event.text)
                 elif isinstance(event, StatusEvent):
-                    widget.set_status(event.state, event.detail)
+                    percent = f"{event.percent}%" if event.percent is not None else ""
+                    widget.set_status(event.state, event.detail or percent)
                 elif isinstance(event, DoneEvent):
                     return event
             raise EngineError("the engine stopped without finishing the answer")
