@@ -46,6 +46,7 @@ def test_create_list_show_and_run_a_persona(whirr_home: Path, pirate_file: Path)
     assert "You are a pirate." in whirr("show", "pirate").stdout
 
 
+@pytest.mark.model
 def test_persona_answers_with_its_system_prompt_and_few_shot(whirr_home: Path, pirate_file: Path, starter_path: Path) -> None:
     assert whirr("create", "pirate", "-f", str(pirate_file)).returncode == 0
     target = resolve_target("pirate", Library(resolve_paths()), PersonaStore(resolve_paths()))

@@ -77,6 +77,7 @@ def test_human_size(size: int, text: str) -> None:
     assert human_size(size) == text
 
 
+@pytest.mark.model
 def test_the_engine_refuses_to_load_what_does_not_fit_unless_forced(starter_path: Path) -> None:
     from tui.engine.llama import LlamaEngine
     from tui.engine.options import Options

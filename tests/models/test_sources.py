@@ -12,7 +12,7 @@ import pytest
 from tui.config import Config
 from tui.models.library import Library, LibraryError, ModelNotFound, NotOwned
 from tui.models.sources import StoreLocations, group_parts, hf_name, ollama_name
-from tests.conftest import STORE_SOURCES
+from tests.helpers import STORE_SOURCES
 from tui.paths import resolve_paths
 
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from tests.ui.conftest import AppFactory
-from tests.ui.test_library_screen import broken_file, highlight, listed
-from tests.ui.test_snapshots import ready
+from tests.ui.helpers import AppFactory, broken_file, highlight, listed, ready
 from tui.modelfile import parse
 from tui.modelfile.personas import PersonaStore
 from tui.paths import resolve_paths

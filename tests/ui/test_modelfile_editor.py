@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
-from tests.ui.conftest import AppFactory, active_view, chat_screen, press_now, screen_text, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, press_now, screen_text, send, settle
 from tui.app import WhirrApp
 from tui.config import Config, save_config
 from tui.engine.base import ChatMessage
@@ -335,6 +336,7 @@ async def test_the_palette_lists_the_editor(make_app: AppFactory) -> None:
         assert {"New Modelfile", "Open Modelfile", "Save persona", "Save persona as", "Revert", "Try it"} <= set(titles)
 
 
+@pytest.mark.model
 async def test_a_saved_persona_answers_with_its_system_prompt(whirr_home: Path, starter_path: Path) -> None:
     """The real starter model, greedy: the unsaved Modelfile answers in the try-it pane, and the
     persona saved from it follows its SYSTEM line in a chat."""

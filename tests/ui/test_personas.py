@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui.conftest import AppFactory, active_view, open_model_picker, send, settle
+from tests.ui.helpers import AppFactory, active_view, open_model_picker, send, settle
 from tui.engine.base import ChatMessage
 from tui.modelfile import parse
 from tui.modelfile.personas import PersonaStore
