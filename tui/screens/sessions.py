@@ -17,7 +17,7 @@ from textual.widgets import ContentSwitcher, Footer, Tabs
 from tui.store.records import Session
 from tui.widgets.meters_panel import LiveAnswer, MetersPanel
 from tui.widgets.prompt import PromptArea
-from tui.widgets.session_data import SessionData
+from tui.chat.session_data import SessionData
 from tui.widgets.session_tabs import SessionTabs, tab_id
 from tui.widgets.session_view import SessionView
 from tui.widgets.status_line import Status, StatusLine
