@@ -94,6 +94,7 @@ def _dataclass_from_table(cls: type, table: dict[str, Any], where: str) -> Any:
 def config_from_dict(data: dict[str, Any]) -> Config:
     """Build a Config from parsed TOML, raising ConfigError on anything unknown or mistyped."""
     data = dict(data)
+    data.pop("servers", None)  # [servers.NAME] tables are read by tui/servers.py
     options = _options_from_table(_table(data, "options"))
     energy = _dataclass_from_table(EnergySettings, _table(data, "energy"), " in [energy]")
     config = _dataclass_from_table(Config, data, "")
@@ -131,4 +132,11 @@ def save_config(config: Config, paths: Paths) -> None:
     """Write the config file atomically."""
     import tomli_w
 
-    write_atomically(paths.config_file, tomli_w.dumps(config_to_dict(config)))
+    data = config_to_dict(config)
+    try:  # [servers.NAME] tables belong to tui/servers.py: kept as the file has them
+        servers = tomllib.loads(paths.config_file.read_text(encoding="utf-8")).get("servers")
+    except (OSError, ValueError):
+        servers = None
+    if servers is not None:
+        data["servers"] = servers
+    write_atomically(paths.config_file, tomli_w.dumps(data))

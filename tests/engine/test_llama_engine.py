@@ -11,6 +11,7 @@ import pytest
 
 from tui.engine.base import ChatRequest, DoneEvent, ChatMessage, StatusEvent, TokenEvent
 from tui.engine.llama import LlamaEngine
+from tui.engine.llama_runtime import machine_safe_defaults
 from tui.engine.options import Options
 
 GREEDY = Options(temperature=0.0, seed=7, num_predict=24, num_ctx=1024)
@@ -48,7 +49,8 @@ async def test_answer_streams_tokens_then_one_done_event(engine: LlamaEngine) ->
 async def test_greedy_answer_matches_llama_cpp_chat_completion(engine: LlamaEngine, starter_path: Path) -> None:
     engine.reset_cache()
     _, done = await collect(engine, ChatRequest(QUESTION, GREEDY))
-    reference = llama_cpp.Llama(str(starter_path), n_ctx=1024, verbose=False)
+    with machine_safe_defaults():
+        reference = llama_cpp.Llama(str(starter_path), n_ctx=1024, verbose=False)
     expected = reference.create_chat_completion(
         [{"role": "user", "content": QUESTION[0].content}],
         temperature=0.0, max_tokens=24, top_k=40, top_p=0.9, min_p=0.0, repeat_penalty=1.0,

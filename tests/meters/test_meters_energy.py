@@ -21,7 +21,10 @@ SETTINGS = EnergySettings(co2_g_per_kwh=100.0, price_per_kwh=0.5, currency="USD"
 def llm(starter_path: Path) -> Any:
     import llama_cpp
 
-    return llama_cpp.Llama(str(starter_path), n_ctx=512, seed=1234, verbose=False)
+    from tui.engine.llama_runtime import machine_safe_defaults
+
+    with machine_safe_defaults():
+        return llama_cpp.Llama(str(starter_path), n_ctx=512, seed=1234, verbose=False)
 
 
 @pytest.fixture

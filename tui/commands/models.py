@@ -75,6 +75,9 @@ def list_command(args: argparse.Namespace) -> int:
             modified += f"   unusable: {entry.problem}"
         rows.append((entry.name, entry.id, human_size(entry.size), entry.source, modified))
     rows[1:] = sorted(rows[1:])
+    from tui.commands.remote import list_rows
+
+    rows += list_rows(library, human_age)
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         print("    ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "    " + row[4])
@@ -92,12 +95,22 @@ def remove_command(args: argparse.Namespace) -> int:
     """Remove each name: a persona, else a model (delete whirr's own files, forget imported ones)."""
     from tui.models.library import LibraryError, ModelNotFound
 
+    from tui.commands import remote
+    from tui.servers import split_remote
+
     context = load_context()
     library = context.library
     problems = []
     for name in args.names:
         if context.personas.remove(name):
             print(f"deleted '{name}'")
+            continue
+        on_server = split_remote(name, library.servers)
+        if on_server is not None:
+            try:
+                print(remote.remove(*on_server, confirm=remote.ask_on_terminal))
+            except CommandError as error:
+                problems.append(str(error))
             continue
         try:
             entry = library.named(name)
@@ -156,19 +169,21 @@ def describe_model(target: "RunTarget") -> str:
     """The `whirr show` text for a model or persona."""
     entry = target.entry
     info = entry.info
-    assert info is not None
-    template = "found (tokenizer.chat_template)" if info.chat_template else "not found (ChatML is used)"
-    lines = [
-        "  Model",
-        f"    {'architecture':<20}{info.architecture}",
-        f"    {'parameters':<20}{info.parameters_human} ({info.parameter_count:,})",
-        f"    {'context length':<20}{info.context_length}",
-        f"    {'embedding length':<20}{info.embedding_length}",
-        f"    {'quantization':<20}{info.quantization}",
-        f"    {'chat template':<20}{template}",
-        f"    {'file':<20}{entry.path}",
-        f"    {'size':<20}{human_size(entry.size)}",
-    ]
+    if info is None:  # a persona over a remote model: the server knows the model
+        lines = ["  Model", f"    {'remote':<20}{entry.name} (`whirr show {entry.name}` asks {entry.server})"]
+    else:
+        template = "found (tokenizer.chat_template)" if info.chat_template else "not found (ChatML is used)"
+        lines = [
+            "  Model",
+            f"    {'architecture':<20}{info.architecture}",
+            f"    {'parameters':<20}{info.parameters_human} ({info.parameter_count:,})",
+            f"    {'context length':<20}{info.context_length}",
+            f"    {'embedding length':<20}{info.embedding_length}",
+            f"    {'quantization':<20}{info.quantization}",
+            f"    {'chat template':<20}{template}",
+            f"    {'file':<20}{entry.path}",
+            f"    {'size':<20}{human_size(entry.size)}",
+        ]
     if target.persona is not None:
         lines += ["", "  Persona", f"    {'name':<20}{target.name}", f"    {'based on':<20}{target.persona.base}"]
         if target.template is not None:
@@ -179,7 +194,7 @@ def describe_model(target: "RunTarget") -> str:
         lines += ["", "  Parameters"] + [f"    {k:<20}{v}" for k, v in target.parameters.items()]
     if target.system:
         lines += ["", "  System", *(f"    {line}" for line in target.system.splitlines())]
-    licenses = [*target.licenses] or ([info.license] if info.license else [])
+    licenses = [*target.licenses] or ([info.license] if info is not None and info.license else [])
     if licenses:
         lines += ["", "  License", *(f"    {line}" for text in licenses for line in text.splitlines()[:3])]
     return "\n".join(lines)
@@ -187,11 +202,18 @@ def describe_model(target: "RunTarget") -> str:
 
 def show_command(args: argparse.Namespace) -> int:
     """Print a model's details, its chat template, or its Modelfile."""
-    target = resolve_usable(load_context(), args.model)
+    context = load_context()
+    target = resolve_usable(context, args.model)
+    if target.entry.server and target.persona is None:
+        from tui.commands import remote
+        from tui.servers import split_remote
+
+        on_server = split_remote(target.entry.name, context.library.servers)
+        assert on_server is not None
+        return remote.show_command(*on_server, template=args.template, modelfile=args.modelfile)
     info = target.entry.info
-    assert info is not None
     if args.template:
-        print(target.template or info.chat_template or "")
+        print(target.template or (info.chat_template if info is not None else "") or "")
     elif args.modelfile:
         from tui.modelfile.personas import modelfile_for
 

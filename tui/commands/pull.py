@@ -19,11 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `whirr pull` and `whirr search`."""
     pull = subparsers.add_parser(
         "pull",
-        help="download a model from the Hugging Face hub",
+        help="download a model from the Hugging Face hub, or have an Ollama server pull one",
         description="Download hf.co/ORG/REPO[:QUANT] into whirr's models folder. Without QUANT, "
-        "Q4_K_M is taken when the repo has it. An interrupted pull continues when run again.",
+        "Q4_K_M is taken when the repo has it. An interrupted pull continues when run again. "
+        "SERVER/MODEL asks that Ollama server to pull MODEL, showing its progress.",
     )
-    pull.add_argument("model", help="hf.co/ORG/REPO or hf.co/ORG/REPO:QUANT")
+    pull.add_argument("model", help="hf.co/ORG/REPO, hf.co/ORG/REPO:QUANT, or SERVER/MODEL")
     pull.set_defaults(func=pull_command)
     search = subparsers.add_parser(
         "search", help="search the Hugging Face hub for GGUF models", description="List GGUF repositories, most downloaded first."
@@ -100,8 +101,14 @@ def pull_command(args: argparse.Namespace) -> int:
     from tui.models.download import DownloadManager, State
     from tui.models.fit import human_size
     from tui.models.hub import HubError, resolve_hf_name
+    from tui.servers import split_remote
 
     context = load_context()
+    on_server = split_remote(args.model, context.library.servers)
+    if on_server is not None:
+        from tui.commands import remote
+
+        return remote.pull_command(*on_server)
     try:
         model = resolve_hf_name(args.model)
     except HubError as error:

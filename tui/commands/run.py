@@ -80,7 +80,6 @@ class Chat:
 
 def run_command(args: argparse.Namespace) -> int:
     """Entry point of `whirr run`."""
-    from tui.engine.llama import LlamaEngine
     from tui.logs import setup_logging
     from tui.models.fit import DoesNotFit
 
@@ -91,7 +90,17 @@ def run_command(args: argparse.Namespace) -> int:
     target = resolve_usable(context, args.model or context.config.default_model)
     system = next(s for s in (args.system, target.system, context.config.system) if s is not None)
     entry = target.entry
-    engine = LlamaEngine(entry.path, target.name, adapter=target.adapter, info=entry.info, file_size=entry.size)
+    if entry.server:
+        from tui.engine.remote import remote_engine
+        from tui.servers import split_remote
+
+        on_server = split_remote(entry.name, context.library.servers)
+        assert on_server is not None
+        engine = remote_engine(*on_server)
+    else:
+        from tui.engine.llama import LlamaEngine
+
+        engine = LlamaEngine(entry.path, target.name, adapter=target.adapter, info=entry.info, file_size=entry.size)
     engine.force = args.force
     chat = Chat(target, engine, options_from_flags(args, target.options(context.config.options)), system)
     try:
@@ -152,6 +161,14 @@ def format_duration(seconds: float) -> str:
     return f"{seconds * 1_000_000:.0f}µs"
 
 
+TIMINGS = {
+    "server": "counts and durations from the server",
+    "usage": "counts from the server's usage, timed here",
+    "counted": "streamed pieces counted and timed here",
+}
+"""What a remote answer's `timing` means, for --verbose."""
+
+
 def print_stats(stats: "Stats", energy: "AnswerEnergy | None" = None) -> None:
     """The statistics `ollama run --verbose` prints, with the same labels, then whirr's extras."""
     rows = [
@@ -167,6 +184,16 @@ def print_stats(stats: "Stats", energy: "AnswerEnergy | None" = None) -> None:
         ("time to first token", format_duration(stats.time_to_first_token)),
         ("finish reason", stats.finish_reason),
     ]
+    if stats.server:
+        rows.append(("server", f"{stats.server} ({TIMINGS.get(stats.timing, stats.timing)})"))
+        if stats.options_not_sent:
+            rows.append(("options not sent", ", ".join(stats.options_not_sent)))
+        if stats.server_energy_j is not None:
+            from tui.meters import format_joules
+
+            rows.append(("energy", f"{format_joules(stats.server_energy_j)} on {stats.server}; {stats.server_energy_method}"))
+        else:
+            rows.append(("energy", "remote: not measured"))
     if energy is not None:
         from tui.meters import format_co2, format_joules
 

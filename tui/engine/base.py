@@ -61,6 +61,14 @@ class Stats:
     finish_reason: FinishReason = "stop"
     error: str = ""
     messages_dropped: int = 0  # oldest turns left out to fit the context
+    server: str = ""  # the server that answered a remote model; empty when this machine did
+    timing: str = ""
+    """How a remote answer's figures were obtained: "server" (the server's own counts and
+    durations), "usage" (its token counts, timed here) or "counted" (streamed pieces counted and
+    timed here); empty for a local answer."""
+    options_not_sent: tuple[str, ...] = ()  # options set but not sent: the server's API has no field for them
+    server_energy_j: float | None = None  # the answer's energy as the server reported it
+    server_energy_method: str = ""  # how the server obtained it
 
     @property
     def prompt_eval_rate(self) -> float:
@@ -88,9 +96,10 @@ class TokenEvent:
 @dataclass(frozen=True)
 class StatusEvent:
     """What the engine is doing before the first token: waiting for the model, loading it,
-    or evaluating the prompt."""
+    evaluating the prompt, or (a remote model) waiting for the server named in `detail`."""
 
-    state: Literal["queued", "loading", "prompt"]
+    state: Literal["queued", "loading", "prompt", "waiting"]
+    detail: str = ""
 
 
 @dataclass(frozen=True)

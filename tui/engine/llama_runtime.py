@@ -13,7 +13,9 @@ import contextlib
 import ctypes
 import io
 import logging
+import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import llama_cpp
@@ -68,12 +70,58 @@ def physical_cores() -> int:
     return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
 
 
+def _cpu_has_amx() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            return any(line.startswith("flags") and " amx_tile" in line for line in cpuinfo)
+    except OSError:
+        return False
+
+
+def use_extra_buffer_types() -> bool:
+    """Whether llama.cpp may place weights in its extra CPU buffer types (AMX, repacked).
+
+    On CPUs that advertise AMX, ggml's AMX kernels fault at their first `ldtilecfg` under some
+    hypervisors (seen on this project's build machines: every batched decode died with a
+    general protection fault), so whirr leaves them off there unless WHIRR_AMX=1 says the
+    machine runs them. Other CPUs keep llama.cpp's default.
+    """
+    return os.environ.get("WHIRR_AMX") == "1" or not _cpu_has_amx()
+
+
+@contextlib.contextmanager
+def machine_safe_defaults() -> Iterator[None]:
+    """While active, `llama_cpp.Llama(...)` loads without the extra buffer types when this
+    machine cannot run them. llama-cpp-python's constructor takes no `use_extra_bufts`, so
+    this adjusts the defaults it reads."""
+    if use_extra_buffer_types():
+        yield
+        return
+    original = llama_cpp.llama_cpp.llama_model_default_params
+
+    def defaults() -> llama_cpp.llama_model_params:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    with _install_lock:
+        llama_cpp.llama_cpp.llama_model_default_params = defaults
+        try:
+            yield
+        finally:
+            llama_cpp.llama_cpp.llama_model_default_params = original
+
+
 def load_llama(path: Path, options: Options, adapter: Path | None = None) -> llama_cpp.Llama:
     """Load a model (and a LoRA adapter) with Ollama's meaning for the load-time options,
     printing nothing."""
     silence_llama_logs()
     captured = io.StringIO()
-    with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
+    with (
+        machine_safe_defaults(),
+        contextlib.redirect_stderr(captured),
+        contextlib.redirect_stdout(captured),
+    ):
         llm = llama_cpp.Llama(
             model_path=str(path),
             n_ctx=context_size(options.num_ctx),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import Any
 
 import psutil
 
@@ -24,6 +25,7 @@ class EngineManager:
         self.personas = personas
         self._engines: OrderedDict[str, LlamaEngine] = OrderedDict()
         self._lock = threading.Lock()
+        self._remotes: dict[str, Any] = {}  # remote engines by `SERVER/MODEL`
 
     def target_for(self, model_name: str) -> RunTarget:
         """What a name runs (a persona's layers over its base, or a plain model).
@@ -48,6 +50,8 @@ class EngineManager:
     def engine_for_target(self, target: RunTarget) -> LlamaEngine:
         """The engine for a resolved target: its file with its adapter (an unsaved persona's too)."""
         entry = target.entry
+        if entry.server:  # `SERVER/MODEL`: answered by a server, nothing loads here
+            return self._remote_engine(entry.name)
         key = f"{entry.path}|{target.adapter or ''}"
         with self._lock:
             engine = self._engines.get(key)
@@ -57,6 +61,19 @@ class EngineManager:
                 )
                 self._make_room(entry.size, keep=engine)
             self._engines.move_to_end(key)
+            return engine
+
+    def _remote_engine(self, name: str) -> Any:
+        from tui.engine.remote import remote_engine
+        from tui.servers import split_remote
+
+        remote = split_remote(name, self.library.servers)
+        if remote is None:
+            raise EngineError(f"no server is configured for '{name}'")
+        with self._lock:
+            engine = self._remotes.get(name)
+            if engine is None or engine.server != remote[0]:
+                engine = self._remotes[name] = remote_engine(*remote)
             return engine
 
     def unload_all(self) -> None:

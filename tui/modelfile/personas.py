@@ -147,8 +147,21 @@ def model_target(entry: ModelEntry) -> RunTarget:
 
 
 def _layer(base: RunTarget, name: str, persona: Persona) -> RunTarget:
-    """Apply a persona's Modelfile over what its FROM resolved to (Ollama's inheritance)."""
+    """Apply a persona's Modelfile over what its FROM resolved to (Ollama's inheritance).
+
+    Over a remote model (`SERVER/MODEL`), SYSTEM, PARAMETER and MESSAGE are applied here before
+    sending; TEMPLATE and ADAPTER are refused: the server renders prompts and loads files itself.
+    """
     modelfile = persona.modelfile
+    server = base.entry.server
+    if server and modelfile.template is not None:
+        raise PersonaError(
+            f"persona '{name}': TEMPLATE cannot be used with the remote model '{base.entry.name}' "
+            f"({server} renders its own chat template; whirr sends it messages, not a prompt)"
+        )
+    if server and modelfile.adapter:
+        raise PersonaError(f"persona '{name}': ADAPTER cannot be used with the remote model '{base.entry.name}' "
+                           f"(the adapter file is on this machine, the model on {server})")
     parameters = {**base.parameters, **modelfile.parameters}
     adapter = Path(modelfile.adapter) if modelfile.adapter else base.adapter
     return RunTarget(

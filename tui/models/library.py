@@ -35,6 +35,7 @@ from tui.models.sources import (
     whirr_models,
 )
 from tui.paths import Paths
+from tui.servers import Server, load_servers, split_remote
 
 if TYPE_CHECKING:
     from tui.config import Config
@@ -55,6 +56,7 @@ __all__ = [
     "ModelNotFound",
     "NotOwned",
     "model_name_for",
+    "remote_entry",
     "starter_model_path",
 ]
 
@@ -74,6 +76,8 @@ class ModelEntry:
     defaults: Modelfile | None = None  # an Ollama model's template, system and parameters layers
     parts: tuple[Path, ...] = ()  # every file of the model; (path,) unless split
     alias_of: str = ""  # for a name made with `copy`: the model it names
+    server: str = ""  # a remote model's server (`SERVER/MODEL`); empty for a file on this machine
+    details: str = ""  # what the server says about a remote model (family, size, quantization)
 
     def __post_init__(self) -> None:
         if not self.parts:
@@ -88,6 +92,14 @@ class ModelEntry:
     def owned(self) -> bool:
         """True only for files in whirr's own models folder (removing them deletes the files)."""
         return self.source in OWNED_SOURCES and not self.alias_of
+
+
+def remote_entry(server: Server, model: str, size: int = 0, modified: float = 0.0, ident: str = "-",
+                 details: str = "", problem: str = "") -> ModelEntry:
+    """The entry for `model` on `server`: named `SERVER/MODEL`, its source the server, no local file."""
+    name = f"{server.name}/{model}"
+    return ModelEntry(name=name, path=Path(name), source=server.name, size=size, modified=modified, id=ident,
+                      info=None, problem=problem, server=server.name, details=details)
 
 
 class ModelNotFound(LookupError):
@@ -135,9 +147,12 @@ class Library:
         paths: Paths,
         extra_dirs: list[str] | tuple[str, ...] = (),
         stores: StoreLocations | None = None,
+        servers: list[Server] | None = None,
     ) -> None:
-        """`stores`: other tools' folders (default: from the environment and the usual places)."""
+        """`stores`: other tools' folders (default: from the environment and the usual places);
+        `servers`: the model servers whose `SERVER/MODEL` names resolve (tui/servers.py)."""
         self.paths = paths
+        self.servers = servers or []
         self.extra_dirs = [Path(d).expanduser() for d in extra_dirs]
         self.stores = stores if stores is not None else StoreLocations.from_settings()
         self.warnings: list[str] = []
@@ -149,7 +164,10 @@ class Library:
     def from_config(cls, paths: Paths, config: "Config") -> "Library":
         """The library with the configured extra folders and store locations (empty: env/default)."""
         stores = StoreLocations.from_settings(config.ollama_models, config.lmstudio_models, config.hf_cache)
-        return cls(paths, config.model_dirs, stores)
+        warnings: list[str] = []
+        library = cls(paths, config.model_dirs, stores, load_servers(paths, warnings))
+        library.warnings += warnings
+        return library
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -192,7 +210,11 @@ class Library:
         return found
 
     def resolve(self, name: str) -> ModelEntry:
-        """The model a user means by `name`: a model name, a name without tag, or a file path."""
+        """The model a user means by `name`: `SERVER/MODEL` on a configured server (not checked
+        here: the server says whether it has it), a model name, a name without tag, or a file path."""
+        remote = split_remote(name, self.servers)
+        if remote is not None:
+            return remote_entry(*remote)
         if name.endswith(".gguf") or "/" in name:
             path = Path(name).expanduser()
             if path.is_file():
