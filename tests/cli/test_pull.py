@@ -11,7 +11,8 @@ import pytest
 from tests.helpers import whirr
 from tests.hubserver import BROKEN_REPO, STARTER_FILE, STARTER_REPO, FakeHub
 from tui.commands.pull import progress_line
-from tui.models.download import Download, Part, State, human_duration
+from tui.format import human_duration
+from tui.models.download import Download, Part, State
 
 NAME = "hf.co/whirr-test/smollm2-135m-instruct-gguf:q4_1"
 

@@ -10,8 +10,8 @@ import pytest
 
 from tui.engine.base import ChatMessage
 from tui.modelfile import parse
-from tui.modelfile.personas import PersonaStore, resolve_target
 from tui.models.library import Library
+from tui.models.personas import PersonaStore, resolve_target
 from tui.paths import resolve_paths
 
 PIRATE = '''FROM smollm2:135m
@@ -153,7 +153,7 @@ def test_the_engine_manager_runs_a_persona_on_its_base_model(whirr_home: Path, s
 
 def test_an_unsaved_persona_with_an_adapter_gets_its_own_engine(whirr_home: Path, tmp_path: Path, starter_path: Path) -> None:
     from tui.engine.manager import EngineManager
-    from tui.modelfile.personas import draft_target, prepare_modelfile
+    from tui.models.personas import draft_target, prepare_modelfile
 
     paths = resolve_paths()
     lora = tmp_path / "lora.gguf"

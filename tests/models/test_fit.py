@@ -7,16 +7,8 @@ from pathlib import Path
 import pytest
 
 from tui.engine.base import EngineError
-from tui.models.fit import (
-    OVERHEAD_BYTES,
-    DoesNotFit,
-    Fit,
-    MemoryEstimate,
-    available_memory,
-    check_fit,
-    estimate_memory,
-    human_size,
-)
+from tui.format import human_size
+from tui.models.fit import DoesNotFit, Fit, MemoryEstimate, OVERHEAD_BYTES, available_memory, check_fit, estimate_memory
 from tui.models.gguf_info import read_gguf_info
 
 

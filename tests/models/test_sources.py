@@ -200,7 +200,7 @@ def test_tests_never_read_the_real_home(whirr_home: Path) -> None:
 def test_ollama_defaults_apply_under_personas(stores) -> None:
     from tui.engine.options import Options
     from tui.modelfile import parse
-    from tui.modelfile.personas import PersonaStore, resolve_target
+    from tui.models.personas import PersonaStore, resolve_target
 
     paths = resolve_paths()
     personas = PersonaStore(paths)

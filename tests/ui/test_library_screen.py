@@ -12,8 +12,8 @@ from textual.widgets.data_table import ColumnKey
 
 from tests.ui.helpers import AppFactory, active_view, broken_file, highlight, listed, names, open_library, screen_text, settle
 from tui.modelfile import parse
-from tui.modelfile.personas import PersonaStore
 from tui.models.library import Library
+from tui.models.personas import PersonaStore
 from tui.paths import resolve_paths
 from tui.screens.dialogs import ConfirmDialog, TextDialog
 from tui.screens.library import LibraryScreen

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 
 from tests.ui.helpers import AppFactory, broken_file, highlight, listed, ready
 from tui.modelfile import parse
-from tui.modelfile.personas import PersonaStore
+from tui.models.personas import PersonaStore
 from tui.paths import resolve_paths
 from tui.screens.library import LibraryScreen
 
@@ -30,7 +30,7 @@ def showing(name: str, available: int):  # noqa: ANN201
 
     async def run(pilot: Pilot) -> None:
         await ready(pilot)
-        screen = LibraryScreen("smollm2:135m", available=available)
+        screen = LibraryScreen(pilot.app, "smollm2:135m", available=available)
         await pilot.app.push_screen(screen)
         await listed(pilot, screen)
         await highlight(pilot, screen, name)

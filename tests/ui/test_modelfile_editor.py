@@ -16,7 +16,7 @@ from tui.config import Config, save_config
 from tui.engine.base import ChatMessage
 from tui.engine.options import Options
 from tui.modelfile import parse
-from tui.modelfile.personas import PersonaStore
+from tui.models.personas import PersonaStore
 from tui.paths import resolve_paths
 from tui.screens.chat import ChatScreen
 from tui.screens.dialogs import ChoiceDialog, TextDialog

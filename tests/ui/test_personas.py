@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.ui.helpers import AppFactory, active_view, open_model_picker, send, settle
 from tui.engine.base import ChatMessage
 from tui.modelfile import parse
-from tui.modelfile.personas import PersonaStore
+from tui.models.personas import PersonaStore
 from tui.paths import resolve_paths
 
 PIRATE = '''FROM smollm2:135m

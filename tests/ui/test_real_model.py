@@ -10,7 +10,8 @@ from tests.ui.helpers import active_view, chat_screen, screen_text, send, settle
 from tui.app import WhirrApp
 from tui.config import Config, save_config
 from tui.engine.options import Options
-from tui.meters import AnswerEnergy, format_joules
+from tui.format import format_joules
+from tui.meters import AnswerEnergy
 from tui.paths import resolve_paths
 from tui.widgets.message import AnswerMessage, ContextMarker
 from tui.widgets.status_line import StatusLine

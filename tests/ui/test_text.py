@@ -5,12 +5,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui.engine.base import Stats
-from tui.screens.help import key_text
 from tui.actions import CHAT_ACTIONS, PROMPT_ACTIONS, auto_title, unknown_key_ids
-from tui.widgets.markdown import ThinkSplitter, code_blocks, freeze_point, split_think
-from tui.widgets.message import stats_line
 from tui.chat.session_data import view_start_index
+from tui.engine.base import Stats
+from tui.markdown import ThinkSplitter, code_blocks, freeze_point, split_think
+from tui.screens.help import key_text
+from tui.widgets.message import stats_line
 
 
 def test_freeze_point_is_the_start_of_the_last_block() -> None:

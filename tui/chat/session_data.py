@@ -13,7 +13,7 @@ from typing import Any
 from tui.engine.base import ChatMessage, Stats
 from tui.engine.options import Options, options_from_parameters
 from tui.meters.answer import AnswerEnergy
-from tui.modelfile.personas import RunTarget
+from tui.models.personas import RunTarget
 from tui.store.db import Database
 from tui.store.records import Session, StoredMessage
 

@@ -10,8 +10,8 @@ import psutil
 
 from tui.engine.base import EngineError
 from tui.engine.llama import LlamaEngine
-from tui.modelfile.personas import PersonaStore, RunTarget, model_target, resolve_target
 from tui.models.library import Library
+from tui.models.personas import PersonaStore, RunTarget, model_target, resolve_target
 
 # Keep this much RAM free beyond a model's file size when deciding to unload others.
 HEADROOM_BYTES = 512 * 1024 * 1024

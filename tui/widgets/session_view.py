@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -32,7 +32,7 @@ from tui.widgets.prompt import PromptArea
 from tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
-    from tui.app import WhirrApp
+    from tui.services import Services
 
 FRAME = 1 / 30  # how often a streaming answer is rendered
 
@@ -55,9 +55,10 @@ class SessionView(Vertical):
             super().__init__()
             self.view = view
 
-    def __init__(self, data: SessionData, id: str | None = None) -> None:
+    def __init__(self, data: SessionData, services: Services, id: str | None = None) -> None:
         super().__init__(id=id)
         self.data = data
+        self.services = services
         self.streaming = False
         self.rate: float | None = None
         self.context_used: int | None = None
@@ -110,7 +111,7 @@ class SessionView(Vertical):
 
     def _engine_for(self, model: str) -> Any:
         """The engine for a model (call in a thread: the first call imports llama.cpp)."""
-        return cast("WhirrApp", self.app).engines.engine_for(model)
+        return self.services.engines.engine_for(model)
 
     async def _prepare(self, model: str) -> None:
         def loading() -> None:
@@ -173,7 +174,7 @@ class SessionView(Vertical):
     async def ask(self) -> None:
         """Answer the conversation as it stands."""
         messages, indices = await asyncio.to_thread(history_for, self.data)
-        persona = await asyncio.to_thread(cast("WhirrApp", self.app).persona_target, self.session.model)
+        persona = await asyncio.to_thread(self.services.persona_target, self.session.model)
         messages, indices, options, template = with_persona(messages, indices, self.data, persona)
         try:
             answer_id = self.data.start_answer()
@@ -216,7 +217,7 @@ class SessionView(Vertical):
             on_start=lambda: self.set_problem(None),
             save=lambda text: self._save(self.data.save_partial, answer_id, text),
             finish=finish,
-            meter=cast("WhirrApp", self.app).energy_meter,
+            meter=self.services.energy_meter,
         )
         frames = self.set_interval(FRAME, frame)
         try:
