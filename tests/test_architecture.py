@@ -1,5 +1,5 @@
 """Which part of whirr imports which: the import-linter contracts in pyproject.toml hold, and
-the quick commands never import llama_cpp or Textual."""
+the quick commands never import llama_cpp, Textual or the server's stack."""
 
 import subprocess
 import sys
@@ -29,7 +29,7 @@ def test_the_import_contracts_hold() -> None:
     assert " kept, 0 broken." in result.stdout
 
 
-def test_help_and_list_do_not_import_llama_or_textual(tmp_path) -> None:
+def test_help_and_list_do_not_import_llama_textual_or_the_server(tmp_path) -> None:
     code = (
         "import os, contextlib, io\n"
         f"os.environ['WHIRR_HOME'] = {str(tmp_path)!r}\n"
@@ -43,4 +43,4 @@ def test_help_and_list_do_not_import_llama_or_textual(tmp_path) -> None:
     )
     modules = _modules_after(code)
     assert "tui.commands.models" in modules
-    assert not {"llama_cpp", "textual"} & modules
+    assert not {"llama_cpp", "textual", "starlette", "uvicorn"} & modules

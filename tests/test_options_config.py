@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -60,11 +61,8 @@ def test_config_round_trip(whirr_home: Path) -> None:
     assert load_config(paths) == (config, [])
 
 
-@pytest.mark.parametrize(
-    "content",
-    ["not = [toml", "options = 3", "meters_panel = 'sometimes'", "[options]\ntop_k = 'many'", "[options]\nbogus = 1", "mystery = 1", b"\xff\xfe"],
-)
-def test_bad_config_is_moved_aside_and_defaults_used(whirr_home: Path, content: str | bytes) -> None:
+@pytest.mark.parametrize("content", ["not = [toml", b"\xff\xfe"])
+def test_config_that_is_not_toml_is_moved_aside_and_defaults_used(whirr_home: Path, content: str | bytes) -> None:
     paths = resolve_paths()
     paths.config_dir.mkdir(parents=True)
     raw = content.encode() if isinstance(content, str) else content
@@ -75,6 +73,45 @@ def test_bad_config_is_moved_aside_and_defaults_used(whirr_home: Path, content: 
     aside = list(paths.config_dir.glob("config.toml.bad-*"))
     assert [p.read_bytes() for p in aside] == [raw]
     assert not paths.config_file.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "warning"),
+    [
+        ("options = 3", "options: expected table, got int"),
+        ("meters_panel = 'sometimes'", "meters_panel: invalid enum value 'sometimes' (one of auto, on, off)"),
+        ("[options]\ntop_k = 'many'", "options.top_k: expected int, got str"),
+        ("[options]\ntemperature = -1", "options.temperature: temperature must be >= 0, got -1"),
+        ("[options]\ntop_p = 1.5", "options.top_p: top_p must be between 0 and 1, got 1.5"),
+        ("[options]\nbogus = 1", "[options] unknown setting 'bogus' is ignored"),
+        ("[options]\ntemprature = 0.1", "[options] unknown setting 'temprature' (did you mean 'temperature'?) is ignored"),
+        ("meter_panel = 'on'", "unknown setting 'meter_panel' (did you mean 'meters_panel'?) is ignored"),
+        ("model_dirs = ['/a', 3]", "model_dirs[1]: expected str, got int"),
+        ("[energy]\nprice_per_kwh = -2", "energy.price_per_kwh: expected float >= 0.0"),
+        ("[keys]\n'session.new' = 5", "keys.session.new: expected str, got int"),
+    ],
+)
+def test_a_bad_key_is_named_and_the_valid_keys_are_kept(whirr_home: Path, content: str, warning: str) -> None:
+    paths = resolve_paths()
+    paths.config_dir.mkdir(parents=True)
+    paths.config_file.write_text(f"default_model = 'kept:latest'\n{content}\n")
+    config, warnings = load_config(paths)
+    assert config.default_model == "kept:latest"
+    assert len(warnings) == 1 and warning in warnings[0], warnings
+    assert paths.config_file.exists() and not list(paths.config_dir.glob("config.toml.bad-*"))
+
+
+def test_saving_keeps_a_mistyped_key_and_the_servers_table(whirr_home: Path) -> None:
+    paths = resolve_paths()
+    paths.config_dir.mkdir(parents=True)
+    paths.config_file.write_text("teme = 'x'\n[options]\ntemprature = 0.1\n[servers.box]\nurl = 'http://127.0.0.1:1'\n")
+    config, warnings = load_config(paths)
+    assert len(warnings) == 2 and not any("servers" in w for w in warnings)
+    config.theme = "whirr-light"
+    save_config(config, paths)
+    again, warnings_again = load_config(paths)
+    assert again.theme == "whirr-light" and warnings_again == warnings
+    assert tomllib.loads(paths.config_file.read_text())["servers"] == {"box": {"url": "http://127.0.0.1:1"}}
 
 
 def test_two_bad_configs_in_one_second_are_both_kept(whirr_home: Path) -> None:

@@ -104,6 +104,7 @@ LIBRARY_ACTIONS: tuple[Action, ...] = (
     Action("library.sort", "cycle_sort", "s", "Sort", "Sort by the next column (click a header to sort by it; again to reverse)", priority=False, footer="Sort"),
     Action("library.filter", "focus_filter", "slash", "Filter", "Filter by name, family, quantization or source (or just start typing)", priority=False, palette=False),
     Action("library.refresh", "refresh", "r", "Refresh", "Read the model folders again", priority=False, footer="Refresh"),
+    Action("library.servers", "servers", "m", "Model servers", "Add, edit or remove the servers whose models whirr can use", priority=False, footer="Servers", palette=False),
     Action("library.hub", "hub", "h", "Hugging Face", "Search and download GGUF models from the Hugging Face hub", priority=False, footer="HF"),
     Action("library.back", "back", "escape", "Back", "Clear the filter, or go back to the chat", priority=False, footer="Back", palette=False),
     Action("library.close", "close", "f3", "Close library", "Go back to the chat", palette=False),

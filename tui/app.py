@@ -181,6 +181,7 @@ class WhirrApp(App[None]):
         """Textual's commands (theme, quit...) plus every action of the chat, the library or the editor."""
         yield from super().get_system_commands(screen)
         yield SystemCommand("Hugging Face", "Search the hub for GGUF models and download them", self.action_open_hub)
+        yield SystemCommand("Model servers", "Add, edit or remove the servers whose models whirr can use", self.action_servers)
         actions = SCREEN_ACTIONS.get(type(screen), ())
         for action in actions:
             if action.palette:
@@ -201,8 +202,23 @@ class WhirrApp(App[None]):
         options = self.config.options
         self.push_screen(HubScreen(self.downloads, options.num_ctx, options.num_gpu))
 
+    def action_servers(self) -> None:
+        """The servers dialog (Ollama, vLLM, llama.cpp's server...); an open library lists again
+        when a server was added, changed or removed."""
+        from tui.screens.servers import ServersDialog
+
+        def done(changed: bool | None) -> None:
+            if changed:
+                self.refresh_library()
+
+        self.push_screen(ServersDialog(self.paths, self.library), done)
+
     def on_hub_screen_model_downloaded(self) -> None:
         """A download finished: an open library lists it."""
+        self.refresh_library()
+
+    def refresh_library(self) -> None:
+        """An open library screen lists its models again."""
         for screen in self.screen_stack:
             if isinstance(screen, LibraryScreen):
                 screen.action_refresh()

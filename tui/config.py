@@ -1,32 +1,46 @@
 """Typed user settings, stored as TOML in whirr's config folder.
 
-Read with tomllib, written with tomli-w. A config file that cannot be read is moved aside to
-`config.toml.bad-<time>` and the defaults are used, with a one-line warning; nothing is lost.
+Read with tomllib, checked with msgspec (types, `Literal` choices, list and table element
+types, ranges), written with tomli-w. msgspec rather than pydantic because the config is read
+by every command, `whirr list` included: importing msgspec and converting a config takes a few
+milliseconds, pydantic about a hundred (see tests/test_config_validation.py).
+
+Nothing the user wrote is dropped silently: an unknown key or a value of the wrong type is
+skipped with a warning naming it (the other settings are kept), and stays in the file when
+whirr saves the config. A file that is not TOML at all is moved aside to
+`config.toml.bad-<time>` and the defaults are used, with a one-line warning.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Annotated, Any, Literal, get_args, get_type_hints
 
-from tui.engine.options import OPTION_FIELDS, Options, option_type
+import msgspec
+
+from tui.engine.options import Options, ParameterError, check_option, option_note
 from tui.files import move_aside, write_atomically
+from tui.validation import located
 from tui.paths import Paths
 
 STARTER_MODEL = "smollm2:135m"
-METERS_PANEL_CHOICES = ("auto", "on", "off")
+MetersPanel = Literal["auto", "on", "off"]
 """auto: the meters panel shows when the terminal is at least 120 columns wide."""
+METERS_PANEL_CHOICES: tuple[str, ...] = get_args(MetersPanel)
+NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 
 
 @dataclass
 class EnergySettings:
     """Factors that turn energy into CO2 and money."""
 
-    co2_g_per_kwh: float = 475.0
-    price_per_kwh: float = 0.30
+    co2_g_per_kwh: NonNegative = 475.0
+    price_per_kwh: NonNegative = 0.30
     currency: str = "EUR"
-    cpu_tdp_watts: float = 0.0  # 0: estimate 4 W per thread
+    cpu_tdp_watts: NonNegative = 0.0  # 0: estimate 4 W per thread
 
 
 @dataclass
@@ -36,7 +50,7 @@ class Config:
     default_model: str = STARTER_MODEL
     system: str = ""
     theme: str = "whirr-dark"
-    meters_panel: str = "auto"
+    meters_panel: MetersPanel = "auto"
     model_dirs: list[str] = field(default_factory=list)
     ollama_models: str = ""  # Ollama's store; empty: $OLLAMA_MODELS or ~/.ollama/models
     lmstudio_models: str = ""  # LM Studio's models; empty: $LMSTUDIO_MODELS or ~/.lmstudio/models
@@ -46,63 +60,90 @@ class Config:
     keys: dict[str, str] = field(default_factory=dict)
 
 
-class ConfigError(ValueError):
-    """A config file whose content is not valid."""
+TABLES: dict[str, type] = {"options": Options, "energy": EnergySettings}
+"""The tables whose keys are known; [keys] takes any binding id (checked by the app)."""
+OTHER_OWNERS = frozenset({"servers"})
+"""Top-level keys another module reads and checks ([servers.NAME]: tui/servers.py): not
+warned about here, and kept as they are when the config is saved."""
+
+_PATH_PART = re.compile(r"\.([A-Za-z0-9_-]+)|\[(\d+)\]")
 
 
-def _table(data: dict[str, Any], section: str) -> dict[str, Any]:
-    table = data.pop(section, {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"[{section}] must be a table")
-    return table
+def config_from_dict(data: dict[str, Any]) -> tuple[Config, list[str]]:
+    """Build a Config from parsed TOML; returns it and a warning for each key that was skipped
+    (unknown, mistyped or out of range), naming the key and what it must be."""
+    data = {key: (dict(value) if isinstance(value, dict) else value) for key, value in data.items()}
+    problems = _drop_unknown(data)
+    while True:
+        try:
+            config = msgspec.convert(data, Config, strict=True)
+            break
+        except msgspec.ValidationError as error:
+            shown, message = located(str(error))
+            if shown == "meters_panel":
+                message += f" (one of {', '.join(METERS_PANEL_CHOICES)})"
+            if "[...]" in shown:  # msgspec does not name the key of a bad table entry
+                problems += _drop_bad_entries(data, shown.split("[", 1)[0])
+                continue
+            problems.append(f"{shown}: {message}; using the default")
+            _remove(data, shown)
+    for name in list(data.get("options", {})):
+        value = getattr(config.options, name)
+        try:
+            check_option(name, value)
+        except ParameterError as error:
+            problems.append(f"options.{name}: {error}; using the default")
+            config.options = config.options.updated(**{name: getattr(Options(), name)})
+            continue
+        note = option_note(name, value)
+        if note:
+            problems.append(f"options.{name}: {note}")
+    return config, problems
 
 
-def _options_from_table(table: dict[str, Any]) -> Options:
-    changes: dict[str, Any] = {}
-    for name, value in table.items():
-        if name not in OPTION_FIELDS:
-            raise ConfigError(f"unknown option '{name}' in [options]")
-        kind = option_type(name)
-        if kind is tuple:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError("option 'stop' must be a list of strings")
-            value = tuple(value)
-        elif kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ConfigError(f"option '{name}' must be {kind.__name__}, got {value!r}")
-        changes[name] = value
-    return Options().updated(**changes)
+def _drop_unknown(data: dict[str, Any]) -> list[str]:
+    """Remove keys the config does not have (top level, [options], [energy]); a warning each,
+    with the closest known key when there is one."""
+    problems: list[str] = []
+    known_tables = {"": (data, [f.name for f in fields(Config)])}
+    for table, cls in TABLES.items():
+        if isinstance(data.get(table), dict):
+            known_tables[table] = (data[table], [f.name for f in fields(cls)])
+    for table, (values, known) in known_tables.items():
+        for key in [k for k in values if k not in known]:
+            if not table and key in OTHER_OWNERS:
+                del values[key]
+                continue
+            del values[key]
+            where = f"[{table}] " if table else ""
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"{where}unknown setting '{key}'{hint} is ignored")
+    return problems
 
 
-def _dataclass_from_table(cls: type, table: dict[str, Any], where: str) -> Any:
-    defaults = cls()
-    known = {f.name for f in fields(cls)}
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in known:
-            raise ConfigError(f"unknown setting '{key}'{where}")
-        default = getattr(defaults, key)
-        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, type(default)) or isinstance(value, bool) != isinstance(default, bool):
-            raise ConfigError(f"setting '{key}'{where} must be {type(default).__name__}, got {value!r}")
-        values[key] = value
-    return cls(**values)
+def _drop_bad_entries(data: dict[str, Any], table: str) -> list[str]:
+    """Check each entry of a free-form table ([keys], [servers]) alone; drop and name the bad ones."""
+    entry_type = get_args(get_type_hints(Config)[table])[1]
+    problems = []
+    for key, value in list(data[table].items()):
+        try:
+            msgspec.convert(value, entry_type, strict=True)
+        except msgspec.ValidationError as error:
+            _shown, message = located(str(error))
+            problems.append(f"{table}.{key}: {message}; ignored")
+            del data[table][key]
+    return problems
 
 
-def config_from_dict(data: dict[str, Any]) -> Config:
-    """Build a Config from parsed TOML, raising ConfigError on anything unknown or mistyped."""
-    data = dict(data)
-    data.pop("servers", None)  # [servers.NAME] tables are read by tui/servers.py
-    options = _options_from_table(_table(data, "options"))
-    energy = _dataclass_from_table(EnergySettings, _table(data, "energy"), " in [energy]")
-    config = _dataclass_from_table(Config, data, "")
-    if config.meters_panel not in METERS_PANEL_CHOICES:
-        raise ConfigError(f"setting 'meters_panel' must be one of {', '.join(METERS_PANEL_CHOICES)}")
-    config.options = options
-    config.energy = energy
-    return config
+def _remove(data: dict[str, Any], shown: str) -> None:
+    """Skip the setting at `shown`: a key of a table ([options], [keys]...), else the whole
+    top-level setting (a list with one bad item goes whole)."""
+    parts = [name for name, _index in _PATH_PART.findall("." + shown) if name]
+    if len(parts) > 1 and isinstance(data.get(parts[0]), dict):
+        del data[parts[0]][parts[1]]
+    else:
+        del data[parts[0]]
 
 
 def config_to_dict(config: Config) -> dict[str, Any]:
@@ -122,21 +163,41 @@ def load_config(paths: Paths) -> tuple[Config, list[str]]:
     except OSError as error:
         return Config(), [f"warning: cannot read {path} ({error.strerror}); using defaults"]
     try:
-        return config_from_dict(tomllib.loads(raw.decode("utf-8"))), []
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError) as error:
-        aside = move_aside(path)
-        return Config(), [f"warning: {path} is invalid ({error}); moved to {aside.name}, using defaults"]
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        try:
+            aside = move_aside(path)
+        except OSError:
+            return Config(), [f"warning: {path} is not valid TOML ({error}); using defaults"]
+        return Config(), [f"warning: {path} is not valid TOML ({error}); moved to {aside.name}, using defaults"]
+    config, problems = config_from_dict(data)
+    return config, [f"warning: {path.name}: {problem}" for problem in problems]
 
 
 def save_config(config: Config, paths: Paths) -> None:
-    """Write the config file atomically."""
+    """Write the config file atomically. Keys this module does not know (a typo the user has
+    been warned about, another module's [servers]) are carried over from the file as it is, so
+    saving never loses them.
+    OSError when the file cannot be written."""
     import tomli_w
 
     data = config_to_dict(config)
-    try:  # [servers.NAME] tables belong to tui/servers.py: kept as the file has them
-        servers = tomllib.loads(paths.config_file.read_text(encoding="utf-8")).get("servers")
-    except (OSError, ValueError):
-        servers = None
-    if servers is not None:
-        data["servers"] = servers
+    for table, extra in _unknown_keys(paths).items():
+        (data.setdefault(table, {}) if table else data).update(extra)
     write_atomically(paths.config_file, tomli_w.dumps(data))
+
+
+def _unknown_keys(paths: Paths) -> dict[str, dict[str, Any]]:
+    """The keys of the current config file that the Config does not have, by table ("" top)."""
+    try:
+        current = tomllib.loads(paths.config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    known = {f.name for f in fields(Config)}
+    found: dict[str, dict[str, Any]] = {"": {k: v for k, v in current.items() if k not in known}}
+    for table, cls in TABLES.items():
+        names = {f.name for f in fields(cls)}
+        if isinstance(current.get(table), dict):
+            found[table] = {k: v for k, v in current[table].items() if k not in names}
+    return {table: extra for table, extra in found.items() if extra}
+

@@ -10,10 +10,12 @@ render once and never change; only the growing last block is re-rendered each fr
 from __future__ import annotations
 
 from markdown_it import MarkdownIt
+from rich.color import Color as RichColor
 from rich.markdown import Heading
 from rich.markdown import Markdown as RichMarkdown
 from rich.style import Style
 from rich.theme import Theme as RichTheme
+from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 # The same parser settings as rich.markdown, so block boundaries agree with the renderer.
@@ -40,12 +42,25 @@ def render_markdown(text: str, dark: bool) -> ChatMarkdown:
     return ChatMarkdown(text, code_theme="monokai" if dark else "friendly", hyperlinks=False)
 
 
+def _rich_color(value: str | None) -> RichColor | None:
+    """A theme colour as Rich takes it: Textual's own names (`ansi_blue`) are not Rich's, and
+    `ansi_default` (the terminal's own colour) is no colour at all to Rich."""
+    if not value:
+        return None
+    try:
+        color = Color.parse(value)
+    except ColorParseError:
+        return None
+    return None if color.ansi == -1 else color.rich_color
+
+
 def markdown_styles(theme: Theme) -> RichTheme:
-    """Rich styles for Markdown elements, taken from a Textual theme's colours."""
-    primary = theme.primary
-    accent = theme.accent or primary
-    secondary = theme.secondary or primary
-    code_bg = theme.panel or theme.surface or ("#303030" if theme.dark else "#e8e8e8")
+    """Rich styles for Markdown elements, taken from a Textual theme's colours (any theme
+    Textual accepts, its ANSI themes included)."""
+    primary = _rich_color(theme.primary)
+    accent = _rich_color(theme.accent) or primary
+    secondary = _rich_color(theme.secondary) or primary
+    code_bg = _rich_color(theme.panel) or _rich_color(theme.surface) or RichColor.parse("#303030" if theme.dark else "#e8e8e8")
     return RichTheme(
         {
             "markdown.h1": Style(color=primary, bold=True, underline=True),

@@ -6,23 +6,46 @@ copies the files into `tui/builtin_themes/`) all find them at the same place.
 Each file holds one Textual Theme: its fields (name, primary, secondary, accent, warning,
 error, success, foreground, background, surface, panel, boost, dark, luminosity_spread,
 text_alpha) at the top level and CSS variables in a `[variables]` table. A file that cannot be
-read or is not a valid theme is skipped with a one-line warning.
+read or is not a valid theme (checked with msgspec: unknown fields, wrong types, colours
+Textual cannot parse) is skipped with a one-line warning naming the field.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
+from tui.validation import located
+
 BUILTIN_DIR = Path(__file__).parent / "builtin_themes"
 DEFAULT_THEME = "whirr-dark"
-_FIELDS = {f.name: f for f in fields(Theme)}
 _COLOR_FIELDS = ("primary", "secondary", "warning", "error", "success", "accent", "foreground", "background", "surface", "panel", "boost")
+
+
+class ThemeFile(msgspec.Struct, forbid_unknown_fields=True):
+    """What a theme file may hold: Textual Theme's fields with their types (checked by msgspec)."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1)]
+    primary: str
+    secondary: str | None = None
+    warning: str | None = None
+    error: str | None = None
+    success: str | None = None
+    accent: str | None = None
+    foreground: str | None = None
+    background: str | None = None
+    surface: str | None = None
+    panel: str | None = None
+    boost: str | None = None
+    dark: bool = True
+    luminosity_spread: float = 0.15
+    text_alpha: float = 0.95
+    variables: dict[str, str] = {}
 
 
 class ThemeFileError(ValueError):
@@ -30,34 +53,20 @@ class ThemeFileError(ValueError):
 
 
 def theme_from_dict(data: dict[str, Any]) -> Theme:
-    """Build a Theme from a parsed TOML table, raising ThemeFileError on bad content."""
-    unknown = sorted(set(data) - set(_FIELDS))
-    if unknown:
-        raise ThemeFileError(f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
-    for required in ("name", "primary"):
-        if not isinstance(data.get(required), str) or not data[required]:
-            raise ThemeFileError(f"'{required}' must be a non-empty string")
-    for name in _COLOR_FIELDS:
-        if name in data:
-            _check_color(name, data[name])
-    variables = data.get("variables", {})
-    if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
-        raise ThemeFileError("[variables] must map names to strings")
-    if "dark" in data and not isinstance(data["dark"], bool):
-        raise ThemeFileError("'dark' must be true or false")
-    for number in ("luminosity_spread", "text_alpha"):
-        if number in data and not isinstance(data[number], (int, float)):
-            raise ThemeFileError(f"'{number}' must be a number")
-    return Theme(**data)
-
-
-def _check_color(name: str, value: Any) -> None:
-    if not isinstance(value, str):
-        raise ThemeFileError(f"'{name}' must be a colour string")
+    """Build a Theme from a parsed TOML table, raising ThemeFileError naming the bad field."""
     try:
-        Color.parse(value)
-    except ColorParseError:
-        raise ThemeFileError(f"'{name}' is not a colour: {value!r}") from None
+        checked = msgspec.convert(data, ThemeFile, strict=True)
+    except msgspec.ValidationError as error:
+        where, message = located(str(error))
+        raise ThemeFileError(f"{where}: {message}" if where else message) from None
+    for name in _COLOR_FIELDS:
+        value = getattr(checked, name)
+        if value is not None:
+            try:
+                Color.parse(value)
+            except ColorParseError:
+                raise ThemeFileError(f"{name}: not a colour: {value!r}") from None
+    return Theme(**msgspec.structs.asdict(checked))
 
 
 def load_theme_file(path: Path) -> Theme:

@@ -58,9 +58,9 @@ def test_unknown_model_suggests_and_exits_1(run_whirr, greedy) -> None:
 def test_invalid_option_names_the_option(run_whirr, greedy) -> None:
     result = run_whirr("run", "smollm2:135m", "hi", "--temperature", "hot")
     assert result.returncode == 2
-    assert "argument --temperature: invalid float value: 'hot'" in result.stderr
+    assert "argument --temperature: invalid float value [hot]" in result.stderr
     result = run_whirr("run", "smollm2:135m", "hi", "--num-ctx", "-5")
-    assert result.returncode == 2 and "argument --num-ctx" in result.stderr
+    assert result.returncode == 2 and "argument --num-ctx: num_ctx must be >= 1, got -5" in result.stderr
 
 
 @pytest.mark.model
@@ -90,12 +90,18 @@ def test_list_and_show(run_whirr, greedy, whirr_home: Path, starter_path: Path) 
         assert expected in show.stdout
 
 
-def test_running_a_broken_file_is_a_one_line_error(run_whirr, greedy, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(b"GGUF" + bytes(20), "unsupported GGUF version 0"), (b"", "empty file"), (b"GG", "not a GGUF file (only 2 bytes)"),
+     (b"<html>not a model</html>", "wrong magic bytes")],
+)
+def test_running_a_broken_file_is_a_one_line_error(run_whirr, tmp_path: Path, content: bytes, problem: str) -> None:
     broken = tmp_path / "broken.gguf"
-    broken.write_bytes(b"GGUF" + bytes(20))
+    broken.write_bytes(content)
     result = run_whirr("run", str(broken), "hi")
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1 and "cannot be used" in result.stderr
+    assert problem in result.stderr, result.stderr
 
 
 @pytest.mark.model
@@ -116,11 +122,21 @@ def test_batch_writes_jsonl(run_whirr, greedy, tmp_path: Path) -> None:
     assert all(r["response"] and r["stats"]["eval_count"] == 6 for r in records)
 
 
-def test_batch_with_bad_jsonl_line_names_it(run_whirr, greedy, tmp_path: Path) -> None:
-    prompts = tmp_path / "prompts.jsonl"
-    prompts.write_text('{"prompt": "ok"}\n{"text": "no prompt"}\n')
+@pytest.mark.parametrize(
+    ("name", "text", "line", "message"),
+    [
+        ("prompts.jsonl", '{"prompt": "ok"}\n{"text": "no prompt"}\n', 2, 'a JSON line needs a string "prompt" field'),
+        ("prompts.jsonl", '{"prompt": "ok"}\n\n"prompt": "no braces"}\n', 3, "not valid JSON (Extra data at column 9)"),
+        ("prompts.txt", '{"prompt": "first"}\nplain words\n', 2, "not valid JSON (Expecting value at column 1)"),
+        ("prompts.jsonl", '["a list"]\n', 1, 'a JSON line needs a string "prompt" field'),
+        ("prompts.txt", 'plain\n{"prompt": oops}\n', 2, "not valid JSON"),
+    ],
+)
+def test_batch_with_bad_jsonl_line_names_it(run_whirr, tmp_path: Path, name: str, text: str, line: int, message: str) -> None:
+    prompts = tmp_path / name
+    prompts.write_text(text)
     result = run_whirr("run", "smollm2:135m", "--batch", str(prompts))
-    assert result.returncode == 1 and f"{prompts}:2:" in result.stderr
+    assert result.returncode == 1 and f"{prompts}:{line}: {message}" in result.stderr, result.stderr
 
 
 @pytest.mark.model

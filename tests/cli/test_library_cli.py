@@ -32,12 +32,13 @@ def test_list_shows_every_source(run_whirr, stores) -> None:
 
 
 @pytest.mark.model
-def test_an_ollama_model_answers_with_its_own_template_system_and_parameters(run_whirr, stores) -> None:
+def test_an_ollama_model_answers_with_its_own_template_system_and_parameters(run_whirr, stores, starter_path) -> None:
     ollama = run_whirr("run", "tinypirate", "Hello")
     assert ollama.returncode == 0, ollama.stderr
-    # The same model with the same settings given by hand answers the same (temperature 0, seed 7).
+    # The same file with the same settings given by hand answers the same (temperature 0, seed 7);
+    # by path, since the built-in name carries the starter's own repeat_penalty.
     by_hand = run_whirr(
-        "run", "smollm2:135m", "Hello", "--system", stores.system, "--temperature", "0", "--seed", "7",
+        "run", str(starter_path), "Hello", "--system", stores.system, "--temperature", "0", "--seed", "7",
         "--num-predict", "12",
     )
     assert by_hand.returncode == 0, by_hand.stderr
@@ -136,3 +137,24 @@ def test_a_split_model_runs_like_the_whole_file(run_whirr, split_starter, greedy
     whole = run_whirr("run", "smollm2:135m", "Name a colour.", *greedy, "--num-predict", "12")
     assert split.returncode == 0, split.stderr
     assert split.stdout.strip() and split.stdout == whole.stdout
+
+
+def test_rm_removes_an_alias_of_any_model_even_the_built_in(run_whirr, stores) -> None:
+    for source, alias in (("smollm2:135m", "tiny"), ("tinypirate", "matey")):
+        assert run_whirr("cp", source, alias).returncode == 0
+        removed = run_whirr("rm", alias)
+        assert removed.returncode == 0, removed.stderr
+        assert removed.stdout.startswith(f"forgot '{alias}'")
+        assert f"{alias}:latest" not in _rows(run_whirr("list").stdout)
+    kept = run_whirr("rm", "smollm2:135m")
+    assert kept.returncode == 1 and "built-in model and cannot be removed" in kept.stderr
+    assert "smollm2:135m" in _rows(run_whirr("list").stdout)
+
+
+def test_unknown_names_suggest_only_close_ones(run_whirr, stores) -> None:
+    typo = run_whirr("run", "smollm3", "hi")
+    assert typo.returncode == 1 and "did you mean 'smollm2:135m'" in typo.stderr
+    other = run_whirr("run", "gemma3:1b", "hi")
+    assert other.returncode == 1 and "not found" in other.stderr and "did you mean" not in other.stderr
+    prefix = run_whirr("rm", "tinypi")
+    assert "'tinypirate:latest'?)" in prefix.stderr

@@ -212,9 +212,19 @@ def test_encodings(data: str | bytes) -> None:
     ]
 
 
-def test_invalid_utf8_becomes_replacement_characters() -> None:
-    assert decode(b"FROM a\xffb") == "FROM a\ufffdb"
-    assert commands(b"FROM a\xffb") == [("model", "a\ufffdb")]
+@pytest.mark.parametrize(
+    ("data", "line", "message"),
+    [
+        (b"FROM a\xffb", 1, "not UTF-8 text: byte 0xff at column 7"),
+        (b"FROM a\nSYSTEM ok\r\nPARAMETER stop \xc3(", 3, "not UTF-8 text: byte 0xc3 at column 16"),
+        (b"\xef\xbb\xbfFROM a\n\n\x80", 3, "not UTF-8 text: byte 0x80 at column 1"),
+        ("FROM a\n".encode("utf-16-le").join([b"\xff\xfe", b""]) + b"\x00\xdc", 2, "not UTF-16 text"),
+    ],
+)
+def test_bytes_that_are_not_text_are_an_error_at_their_line(data: bytes, line: int, message: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        decode(data)
+    assert caught.value.line == line and message in caught.value.message
 
 
 def test_accessors() -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui.engine.options import DEPRECATED_PARAMETERS, OPTION_FIELDS, option_type
+from tui.engine.options import DEPRECATED_PARAMETERS, OPTION_FIELDS, option_range, option_type
 from tui.modelfile import Command, Modelfile, ParseError, format_command, parse, quote, write
 from tui.modelfile.document import ROLES
 
@@ -87,14 +87,21 @@ def _representable(value: str) -> bool:
 
 
 _SAFE_VALUE = _VALUE.filter(_representable)
-_PARAMETER_VALUES = {
-    int: st.integers(-(2**31), 2**31).map(str),
-    float: st.floats(allow_nan=False, allow_infinity=False, width=32).map(repr),
-    bool: st.sampled_from(["true", "false", "1", "0", "True", "F"]),
-    tuple: _SAFE_VALUE,
-}
+def _parameter_values(name: str) -> st.SearchStrategy[str]:
+    """Valid values of option `name`, as Modelfile text: its type, within its accepted range."""
+    low, high = option_range(name)
+    kind = option_type(name)
+    if kind is int:
+        return st.integers(-(2**31) if low is None else int(low), 2**31 if high is None else int(high)).map(str)
+    if kind is float:
+        return st.floats(low, high, allow_nan=False, allow_infinity=False, width=32).map(repr)
+    if kind is bool:
+        return st.sampled_from(["true", "false", "1", "0", "True", "F"])
+    return _SAFE_VALUE
+
+
 _PARAMETER = st.sampled_from(sorted(set(OPTION_FIELDS) - DEPRECATED_PARAMETERS)).flatmap(
-    lambda name: _PARAMETER_VALUES[option_type(name)].map(lambda value: Command(name, value))
+    lambda name: _parameter_values(name).map(lambda value: Command(name, value))
 )
 _SEMVER = st.tuples(st.integers(0, 99), st.integers(0, 99), st.integers(0, 99), st.booleans()).map(
     lambda t: ("v" if t[3] else "") + f"{t[0]}.{t[1]}.{t[2]}"

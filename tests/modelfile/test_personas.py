@@ -70,7 +70,7 @@ def test_persona_of_a_persona_inherits_and_overrides(whirr_home: Path, pirate_fi
     assert whirr("create", "captain:v2", "-f", str(captain)).returncode == 0
     target = resolve_target("captain:v2", Library(resolve_paths()), PersonaStore(resolve_paths()))
     assert target.system == "You are the captain."
-    assert target.parameters == {"temperature": 0.0, "seed": 3, "num_predict": 4}
+    assert target.parameters == {"repeat_penalty": 1.1, "temperature": 0.0, "seed": 3, "num_predict": 4}  # the starter's own, then each layer
     assert target.messages == (ChatMessage("user", "Hello"), ChatMessage("assistant", "Arr, ahoy matey!"))
 
 

@@ -28,9 +28,12 @@ from tui.engine.base import (
     TokenEvent,
 )
 from tui.engine.options import Options
+from tui.engine.remote.common import RemoteEngine
+from tui.meters import reported_energy
 
 if TYPE_CHECKING:
     from tui.meters import AnswerEnergy, EnergyMeter, Measurement
+    from tui.meters.energy import EnergyFactors
 
 SAVE_EVERY = 0.5  # seconds between saves of a streaming answer (at most this much is lost)
 RATE_AFTER = 0.2  # seconds of tokens before a rate means anything
@@ -102,10 +105,14 @@ class AnswerPipeline:
     """One answer: find the engine, stream `request`, save it as it grows, and finish it.
 
     Callbacks (each optional but `on_token`): `on_start()` once the engine is found,
-    `on_status(state)` while the engine waits, loads or reads the prompt, `on_token(text)` for
+    `on_status(state, detail)` while the engine waits, loads or reads the prompt, `on_token(text)` for
     each piece of the answer, `save(text)` with the answer so far every SAVE_EVERY seconds,
     and `finish(outcome)` exactly once at the end, also when the task running the answer is
     cancelled (the app closing), so the answer is always stored.
+
+    The energy: `meter` measures an answer written on this machine; an answer a server writes
+    (`remote` names it) spent its energy there, and counts what the server reported, priced
+    with `factors`.
     """
 
     def __init__(
@@ -113,11 +120,12 @@ class AnswerPipeline:
         request: ChatRequest,
         *,
         on_token: Callable[[str], None],
-        on_status: Callable[[str], None] | None = None,
+        on_status: Callable[[str, str], None] | None = None,
         on_start: Callable[[], None] | None = None,
         save: Callable[[str], None] | None = None,
         finish: Callable[[Outcome], None] | None = None,
         meter: EnergyMeter | None = None,
+        factors: EnergyFactors | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.request = request
@@ -127,6 +135,8 @@ class AnswerPipeline:
         self._save = save
         self._finish = finish
         self._meter = meter
+        self._factors = factors
+        self.remote = ""  # the server writing the answer; empty: this machine
         self._clock = clock
         self.measurement: Measurement | None = None  # the energy being measured while streaming
         self.tokens = 0
@@ -160,9 +170,10 @@ class AnswerPipeline:
         error: Exception | None = None
         try:
             engine = await asyncio.to_thread(engine_for)
+            self.remote = engine.server.name if isinstance(engine, RemoteEngine) else ""
             if self._on_start is not None:
                 self._on_start()
-            if self._meter is not None:
+            if self._meter is not None and not self.remote:
                 self.measurement = self._meter.start()
             self._stream = engine.chat(self.request)
             done = await self._pump(self._stream)
@@ -191,7 +202,7 @@ class AnswerPipeline:
                     self._save(self.text)
             elif isinstance(event, StatusEvent):
                 if self._on_status is not None:
-                    self._on_status(event.state)
+                    self._on_status(event.state, event.detail)
             elif isinstance(event, DoneEvent):
                 return event
         raise EngineError("the engine stopped without finishing the answer")
@@ -207,4 +218,9 @@ class AnswerPipeline:
         if self.measurement is not None:
             energy = self.measurement.finish(stats.eval_count)
             self.measurement = None
+        elif stats.server_energy_j is not None and self._factors is not None:
+            factors = self._factors
+            energy = reported_energy(stats.server_energy_j, stats.server_energy_method, stats.server,
+                                     stats.eval_count, stats.total_duration, factors.co2_g_per_kwh,
+                                     factors.price_per_kwh, factors.currency)
         return Outcome(text, stats, energy, error)

@@ -102,6 +102,11 @@ class SessionData:
         last = self._last_answer()
         return None if last is None else AnswerEnergy.from_stats(last.stats)
 
+    def last_answer_server(self) -> str:
+        """The server that wrote the session's latest answer; empty when this machine did."""
+        last = self._last_answer()
+        return str(last.stats.get("server") or "") if last is not None else ""
+
     def delete_message(self, message_id: int) -> None:
         """Delete one message."""
         self.db.delete_message(message_id)

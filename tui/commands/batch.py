@@ -15,25 +15,29 @@ if TYPE_CHECKING:
 
 
 def read_prompts(path: str) -> list[str]:
-    """Prompts from a file: one per line, or JSONL objects with a "prompt" field."""
+    """Prompts from a file: one per line, and a line that starts with `{` is a JSON object with
+    a "prompt" field.
+
+    A file is JSONL when its name ends in .jsonl or its first line is a JSON object: then every
+    line must be one, and a line that is not is an error naming it, never sent as a prompt."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise CommandError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    jsonl = path.endswith(".jsonl") or bool(lines and lines[0][1].lstrip().startswith("{"))
     prompts = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        if line.lstrip().startswith("{"):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise CommandError(f"{path}:{number}: invalid JSON ({error.msg})") from None
-            if not isinstance(record.get("prompt"), str):
-                raise CommandError(f"{path}:{number}: a JSON line needs a string \"prompt\" field")
-            prompts.append(record["prompt"])
-        else:
+    for number, line in lines:
+        if not jsonl and not line.lstrip().startswith("{"):
             prompts.append(line)
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise CommandError(f"{path}:{number}: not valid JSON ({error.msg} at column {error.colno})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("prompt"), str):
+            raise CommandError(f"{path}:{number}: a JSON line needs a string \"prompt\" field")
+        prompts.append(record["prompt"])
     return prompts
 
 

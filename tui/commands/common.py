@@ -69,42 +69,45 @@ def resolve_usable(context: Context, name: str) -> "RunTarget":
         raise CommandError(str(error)) from None
 
 
-def _ranged(kind: type, low: float, label: str) -> Callable[[str], object]:
+def _option(name: str) -> Callable[[str], object]:
+    """An argparse type for option `name`: the same rule as a Modelfile PARAMETER line."""
+    from tui.engine.options import ParameterError, parse_parameter
+
     def convert(text: str) -> object:
         try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: '{text}'") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be {label}, got {text}")
-        return value
+            return parse_parameter(name, text)
+        except ParameterError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
 
     return convert
 
 
+FLAG_OPTIONS = {"temperature": "temperature", "seed": "seed", "num_predict": "num_predict", "num_ctx": "num_ctx", "threads": "num_thread", "num_gpu": "num_gpu"}
+"""Each generation flag (its argparse dest) and the Ollama option it sets."""
+
+
 def add_option_flags(parser: argparse.ArgumentParser) -> None:
-    """The generation flags, with Ollama's parameter meaning and defaults."""
+    """The generation flags, with Ollama's parameter meaning, defaults and accepted ranges."""
     group = parser.add_argument_group("generation options (Ollama's meaning and defaults)")
     group.add_argument("--system", help="system prompt")
-    group.add_argument("--temperature", type=_ranged(float, 0, ">= 0"), help="default 0.8; 0 is greedy")
-    group.add_argument("--seed", type=int, help="random seed; default -1 (random)")
-    group.add_argument("--num-predict", type=_ranged(int, -2, ">= -2"), help="most tokens to generate; -1 no limit")
-    group.add_argument("--num-ctx", type=_ranged(int, 16, ">= 16"), help="context window in tokens; default 4096")
-    group.add_argument("--threads", type=_ranged(int, 0, ">= 0"), help="CPU threads; 0 picks automatically")
-    group.add_argument("--num-gpu", type=_ranged(int, -1, ">= -1"), help="layers on the GPU; -1 all that fit, 0 none")
+    group.add_argument("--temperature", type=_option("temperature"), help="default 0.8; 0 is greedy")
+    group.add_argument("--seed", type=_option("seed"), help="random seed; default -1 (random)")
+    group.add_argument("--num-predict", type=_option("num_predict"), help="most tokens to generate; -1 no limit")
+    group.add_argument("--num-ctx", type=_option("num_ctx"), help="context window in tokens; default 4096")
+    group.add_argument("--threads", type=_option("num_thread"), help="CPU threads; 0 picks automatically")
+    group.add_argument("--num-gpu", type=_option("num_gpu"), help="layers on the GPU; -1 all that fit, 0 none")
 
 
 def options_from_flags(args: argparse.Namespace, base: Options) -> Options:
-    """Apply the flags the user gave on top of `base`."""
-    changes = {
-        "temperature": args.temperature,
-        "seed": args.seed,
-        "num_predict": args.num_predict,
-        "num_ctx": args.num_ctx,
-        "num_thread": args.threads,
-        "num_gpu": args.num_gpu,
-    }
-    return base.updated(**{k: v for k, v in changes.items() if v is not None})
+    """Apply the flags the user gave on top of `base`; a value whirr rounds is said on stderr."""
+    from tui.engine.options import option_note
+
+    changes = {option: getattr(args, dest) for dest, option in FLAG_OPTIONS.items() if getattr(args, dest) is not None}
+    for name, value in changes.items():
+        note = option_note(name, value)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+    return base.updated(**changes)
 
 
 class _PrintingSink(EventSink):

@@ -97,7 +97,7 @@ def handle_command(chat: "Chat", line: str) -> bool:
 
 
 def _set(chat: "Chat", line: str) -> None:
-    from tui.engine.options import ParameterError, parse_parameter
+    from tui.engine.options import ParameterError, option_note, parse_parameter
 
     parts = line.split(maxsplit=2)
     what = parts[1].lower() if len(parts) > 1 else ""
@@ -120,6 +120,9 @@ def _set(chat: "Chat", line: str) -> None:
             value = (*chat.options.stop, value)
         chat.options = chat.options.updated(**{name: value})
         print(f"Set parameter '{name}' to '{raw}'")
+        note = option_note(name, value)
+        if note:
+            print(f"Note: {note}")
         return
     print("Usage: /set parameter NAME VALUE | /set system TEXT")
 

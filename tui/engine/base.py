@@ -37,6 +37,13 @@ class ChatRequest:
     the conversation's KV cache, so answering it again after another conversation does not
     re-evaluate its history. `ignore_eos` keeps generating past the end-of-turn token (benchmarks
     use it to get a fixed number of tokens); it is not an Ollama option.
+
+    For the API server (`whirr serve`), and carried by every engine (a runner's frames too):
+    `prompt` is a raw prompt, tokenized as is with no chat template (then `messages` is not
+    used); `context` holds tokens of an earlier answer (Ollama's generate `context`) evaluated
+    before the prompt; `grammar` is a GBNF grammar the answer must follow (Ollama's `format`,
+    see tui.engine.grammar); `return_context` asks for the prompt and answer tokens in the
+    DoneEvent's `context`.
     """
 
     messages: Sequence[ChatMessage]
@@ -44,6 +51,10 @@ class ChatRequest:
     template: str | None = None
     conversation_id: str | None = None
     ignore_eos: bool = False
+    prompt: str | None = None
+    context: tuple[int, ...] = ()
+    grammar: str | None = None
+    return_context: bool = False
 
 
 @dataclass
@@ -104,10 +115,12 @@ class StatusEvent:
 
 @dataclass(frozen=True)
 class DoneEvent:
-    """The answer ended: its whole text and statistics."""
+    """The answer ended: its whole text and statistics; with `request.return_context`, the
+    prompt's and the answer's tokens (what Ollama's generate returns as `context`)."""
 
     text: str
     stats: Stats
+    context: tuple[int, ...] = ()
 
 
 ChatEvent = TokenEvent | StatusEvent | DoneEvent

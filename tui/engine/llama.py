@@ -162,6 +162,7 @@ class LlamaEngine:
         started = time.perf_counter()
         stats = Stats()
         assembler = TextAssembler(request.options.stop)
+        context: tuple[int, ...] = ()
         if not self._lock.acquire(blocking=False):
             stream.put(StatusEvent("queued"))
             while not self._lock.acquire(timeout=0.05):
@@ -173,7 +174,7 @@ class LlamaEngine:
             if self._loaded is None or self._loaded.settings != load_settings(request.options):
                 stream.put(StatusEvent("loading"))
             stats.load_duration = self._ensure_loaded(request.options)
-            self._generate(request, stream, stats, assembler, started)
+            context = self._generate(request, stream, stats, assembler, started)
         except EngineError as error:
             stats.finish_reason, stats.error = "error", str(error)
         except Exception as error:  # a llama.cpp failure must end the answer, not the app
@@ -181,7 +182,7 @@ class LlamaEngine:
         finally:
             self._lock.release()
             stats.total_duration = time.perf_counter() - started
-            stream.put(DoneEvent(assembler.text, stats))
+            stream.put(DoneEvent(assembler.text, stats, context))
 
     def _ensure_loaded(self, options: Options) -> float:
         settings = load_settings(options)
@@ -212,19 +213,27 @@ class LlamaEngine:
         return loaded.llm.tokenize(rendered.text.encode("utf-8"), add_bos=rendered.add_bos, special=True)
 
     def _prepare(self, loaded: _Loaded, request: ChatRequest) -> PreparedPrompt:
-        """Render and tokenize, leaving out the oldest turns if the context would overflow."""
+        """Render and tokenize (a raw `prompt` as is), after the request's `context` tokens,
+        leaving out the oldest turns if the context would overflow."""
         messages, options, template = request.messages, request.options, request.template
-        n_ctx = loaded.llm.n_ctx()
+        llm = loaded.llm
+        n_ctx = llm.n_ctx()
         room = min(options.num_predict if options.num_predict > 0 else MIN_ANSWER_ROOM, n_ctx // 4)
         system = [m for m in messages[:1] if m.role == "system"]
         turns = list(messages[len(system) :])
         dropped = 0
-        tokens = self._tokenize(loaded, messages, template)
-        while len(tokens) + room > n_ctx and len(turns) > 1:
-            # Drop a whole exchange (user + answer) so the conversation stays well formed.
-            cut = 2 if len(turns) > 2 and turns[0].role == "user" and turns[1].role == "assistant" else 1
-            turns, dropped = turns[cut:], dropped + cut
-            tokens = self._tokenize(loaded, [*system, *turns], template)
+        before = len(request.context)
+        if request.prompt is not None:
+            tokens = llm.tokenize(request.prompt.encode("utf-8"), add_bos=not before, special=True)
+        else:
+            tokens = self._tokenize(loaded, messages, template)
+            while len(tokens) + before + room > n_ctx and len(turns) > 1:
+                # Drop a whole exchange (user + answer) so the conversation stays well formed.
+                cut = 2 if len(turns) > 2 and turns[0].role == "user" and turns[1].role == "assistant" else 1
+                turns, dropped = turns[cut:], dropped + cut
+                tokens = self._tokenize(loaded, [*system, *turns], template)
+        if before:
+            tokens = [*request.context, *(tokens[1:] if tokens[:1] == [llm.token_bos()] else tokens)]
         if len(tokens) >= n_ctx:
             raise EngineError(
                 f"the prompt is {len(tokens):,} tokens but the context is {n_ctx:,} tokens "
@@ -234,8 +243,9 @@ class LlamaEngine:
 
     def _generate(
         self, request: ChatRequest, stream: EventSink, stats: Stats, assembler: TextAssembler, requested: float
-    ) -> None:
-        """Evaluate the prompt and stream tokens; `requested` is when the answer was asked for."""
+    ) -> tuple[int, ...]:
+        """Evaluate the prompt and stream tokens; `requested` is when the answer was asked for.
+        Returns the prompt and answer tokens when the request asks for them."""
         loaded = self._loaded
         assert loaded is not None
         llm, options = loaded.llm, request.options
@@ -252,14 +262,15 @@ class LlamaEngine:
         stats.prompt_eval_duration = prompt_done - started
         if stream.cancelled:
             stats.finish_reason = "cancelled"
-            return
+            return ()
         limit = llm.n_ctx() - len(prompt.tokens)
         if options.num_predict >= 0:
             limit = min(limit, options.num_predict)
         stats.finish_reason = "length"
         first_at = last_at = prompt_done
         unsent = 0  # tokens whose text is still held back
-        for count, token in enumerate(self._sample(loaded, options), start=1):
+        answer: list[int] = []
+        for count, token in enumerate(self._sample(loaded, options, request.grammar), start=1):
             if not request.ignore_eos and loaded.pieces.is_end_of_generation(token):
                 stats.finish_reason = "stop"
                 break
@@ -267,6 +278,8 @@ class LlamaEngine:
             if count == 1:
                 first_at = last_at
             stats.eval_count = count
+            if request.return_context:
+                answer.append(token)
             unsent += 1
             text = assembler.feed(loaded.pieces(token))
             if text:
@@ -287,6 +300,7 @@ class LlamaEngine:
             self._states.save(request.conversation_id, llm)
         stats.time_to_first_token = first_at - requested
         stats.eval_duration = last_at - prompt_done
+        return (*prompt.tokens, *answer) if request.return_context else ()
 
     def _evaluate_prompt(self, loaded: _Loaded, tokens: list[int], stream: EventSink) -> int:
         """Evaluate the prompt tokens the KV cache lacks; returns how many were reused."""
@@ -303,13 +317,14 @@ class LlamaEngine:
             llm.n_tokens = reused  # an aborted decode leaves no usable state past the prefix
         return reused
 
-    def _sample(self, loaded: _Loaded, options: Options) -> Iterator[int]:
+    def _sample(self, loaded: _Loaded, options: Options, grammar: str | None = None) -> Iterator[int]:
         llm = loaded.llm
         llm.set_seed(options.seed if options.seed >= 0 else random.randrange(2**31))
         llm.last_n_tokens_size = options.repeat_last_n
         # The prompt is already evaluated: with no new tokens and reset=False, generate()
         # samples straight from the current logits.
-        generator = llm.generate([], reset=False, **sampling_arguments(options))
+        constraint = llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
+        generator = llm.generate([], reset=False, grammar=constraint, **sampling_arguments(options))
         try:
             yield from generator
         finally:

@@ -17,10 +17,11 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 
-from tui.engine.options import Options
+from tui.engine.options import Options, context_size
 
 log = logging.getLogger("whirr.llama")
 
@@ -51,16 +52,6 @@ LOAD_OPTIONS = ("num_ctx", "num_batch", "num_gpu", "main_gpu", "use_mmap", "num_
 def load_settings(options: Options) -> tuple:
     """The options that need a reload when they change."""
     return tuple(getattr(options, name) for name in LOAD_OPTIONS)
-
-
-# llama.cpp pads the context to a multiple of this; llama-cpp-python sizes its own buffers
-# from the number it was given, so whirr asks for the padded size to keep the two in step.
-CONTEXT_PADDING = 256
-
-
-def context_size(num_ctx: int) -> int:
-    """The context llama.cpp really allocates for `num_ctx`."""
-    return max(1, -(-num_ctx // CONTEXT_PADDING)) * CONTEXT_PADDING
 
 
 def physical_cores() -> int:
@@ -112,28 +103,29 @@ def machine_safe_defaults() -> Iterator[None]:
             llama_cpp.llama_cpp.llama_model_default_params = original
 
 
-def load_llama(path: Path, options: Options, adapter: Path | None = None) -> llama_cpp.Llama:
+def load_llama(path: Path, options: Options, adapter: Path | None = None, **extra: Any) -> llama_cpp.Llama:
     """Load a model (and a LoRA adapter) with Ollama's meaning for the load-time options,
-    printing nothing."""
+    printing nothing. `extra` are further llama_cpp.Llama arguments (embedding mode)."""
     silence_llama_logs()
+    arguments: dict[str, Any] = dict(
+        model_path=str(path),
+        n_ctx=context_size(options.num_ctx),
+        n_batch=options.num_batch,
+        n_gpu_layers=options.num_gpu,
+        main_gpu=options.main_gpu,
+        use_mmap=options.use_mmap,
+        n_threads=options.num_thread or physical_cores(),
+        last_n_tokens_size=options.repeat_last_n,
+        lora_path=str(adapter) if adapter is not None else None,
+        verbose=True,
+    )
     captured = io.StringIO()
     with (
         machine_safe_defaults(),
         contextlib.redirect_stderr(captured),
         contextlib.redirect_stdout(captured),
     ):
-        llm = llama_cpp.Llama(
-            model_path=str(path),
-            n_ctx=context_size(options.num_ctx),
-            n_batch=options.num_batch,
-            n_gpu_layers=options.num_gpu,
-            main_gpu=options.main_gpu,
-            use_mmap=options.use_mmap,
-            n_threads=options.num_thread or physical_cores(),
-            last_n_tokens_size=options.repeat_last_n,
-            lora_path=str(adapter) if adapter is not None else None,
-            verbose=True,
-        )
+        llm = llama_cpp.Llama(**{**arguments, **extra})
     llm.verbose = False
     for line in captured.getvalue().splitlines():
         log.debug("%s", line)

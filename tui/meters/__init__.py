@@ -9,7 +9,7 @@ Every energy figure carries its method ("measured: RAPL", "measured: NVML",
 "estimated: TDP model (...)"); see reference/energy.md for the models.
 """
 
-from tui.meters.answer import AnswerEnergy, ComponentEnergy, EnergyTotals
+from tui.meters.answer import AnswerEnergy, ComponentEnergy, EnergyTotals, reported_energy
 from tui.meters.energy import EnergyMeter, LiveEnergy, Measurement
 from tui.meters.nvml import GpuReading
 from tui.meters.probe import Probe
@@ -28,4 +28,5 @@ __all__ = [
     "Probe",
     "Sample",
     "Sampler",
+    "reported_energy",
 ]

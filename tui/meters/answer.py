@@ -134,6 +134,16 @@ class AnswerEnergy:
             raise ValueError(f"not an answer energy record: {error}") from error
 
 
+def reported_energy(
+    joules: float, method: str, server: str, tokens: int, wall_s: float,
+    co2_g_per_kwh: float, price_per_kwh: float, currency: str,
+) -> AnswerEnergy:
+    """A remote answer's cost as its server reported it (`whirr serve` measures its own machine):
+    one "remote" component whose method names the server and how it measured."""
+    component = ComponentEnergy("remote", f"reported by {server}: {method}", joules, joules, None)
+    return AnswerEnergy(tokens, wall_s, 0.0, 1.0, (component,), co2_g_per_kwh, price_per_kwh, currency, 0)
+
+
 @dataclass(frozen=True)
 class EnergyTotals:
     """Sums over answers (a session, or all time); costs are kept per currency."""

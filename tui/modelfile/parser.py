@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 
-from tui.engine.options import DEPRECATED_PARAMETERS, ParameterError, parse_parameter
+from tui.engine.options import DEPRECATED_PARAMETERS, ParameterError, option_note, parse_parameter
 from tui.modelfile.document import INSTRUCTIONS, ROLES, Command, Modelfile, ParseWarning
 
 INVALID_COMMAND = "command must be one of " + ", ".join(f'"{i}"' for i in INSTRUCTIONS[:-1])
@@ -58,12 +58,21 @@ class ParseError(ValueError):
 def decode(data: bytes) -> str:
     """Text of a Modelfile's bytes: UTF-8 (BOM optional) or UTF-16 with a BOM.
 
-    Invalid sequences become U+FFFD, as in Ollama's decoder.
+    Bytes that are not text in that encoding raise ParseError at their line, where Ollama
+    would replace them with U+FFFD: a file whirr stores must say what the user wrote.
     """
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le")):
+    codec, body = "utf-8", data
+    for bom, name in ((b"\xef\xbb\xbf", "utf-8"), (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le")):
         if data.startswith(bom):
-            return data[len(bom) :].decode(codec, "replace")
-    return data.decode("utf-8", "replace")
+            codec, body = name, data[len(bom) :]
+            break
+    try:
+        return body.decode(codec)
+    except UnicodeDecodeError as error:
+        good = body[: error.start].decode(codec)
+        line = len(_LINE_BREAK.findall(good)) + 1
+        column = len(_LINE_BREAK.split(good)[-1]) + 1
+        raise ParseError(f"not {codec.upper().removesuffix('-BE').removesuffix('-LE')} text: byte 0x{body[error.start]:02x} at column {column}", line) from None
 
 
 def parse(source: str | bytes) -> Modelfile:
@@ -89,9 +98,12 @@ def _check(commands: list[Command]) -> Modelfile:
                 warnings.append(ParseWarning(command.line, f"warning: parameter {command.name} is deprecated"))
                 continue
             try:
-                parse_parameter(command.name, command.args)
+                value = parse_parameter(command.name, command.args)
             except ParameterError as error:
                 raise ParseError(str(error), command.line) from None
+            note = option_note(command.name, value)
+            if note:
+                warnings.append(ParseWarning(command.line, f"note: {note}"))
         kept.append(command)
     return Modelfile(kept, warnings)
 

@@ -139,12 +139,21 @@ class _Cursor:
         raise GGUFError(f"corrupt header: unknown value type {kind} at byte {self.offset:,}")
 
 
+def _check_magic(start: bytes) -> None:
+    """GGUFError unless a file starts with GGUF's magic bytes; an empty or tiny file says so."""
+    if not start:
+        raise GGUFError("empty file")
+    if len(start) < len(GGUF_MAGIC):
+        raise GGUFError(f"not a GGUF file (only {len(start)} byte{'s' if len(start) > 1 else ''})")
+    if start != GGUF_MAGIC:
+        raise GGUFError("not a GGUF file (wrong magic bytes)")
+
+
 def read_gguf_info(path: Path) -> GGUFInfo:
     """Read a GGUF file's metadata and check that its tensor data is all there."""
     try:
         with open(path, "rb") as file:
-            if file.read(4) != GGUF_MAGIC:
-                raise GGUFError("not a GGUF file (wrong magic bytes)")
+            _check_magic(file.read(4))
             with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as buffer:
                 return _parse(buffer, path.stat().st_size)
     except OSError as error:
@@ -159,8 +168,7 @@ def read_gguf_info_from_bytes(data: bytes, file_size: int) -> GGUFInfo:
     """Read metadata from the first bytes of a GGUF whose full size is `file_size` (a remote
     file read with an HTTP Range request). Raises GGUFTruncated when `data` ends inside the
     header (read more and retry) and GGUFError when it is not a usable GGUF."""
-    if data[:4] != GGUF_MAGIC:
-        raise GGUFError("not a GGUF file (wrong magic bytes)")
+    _check_magic(data[:4])
     try:
         return _parse(data, file_size)
     except ValueError as error:

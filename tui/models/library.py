@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.files import write_atomically
-from tui.modelfile.document import Modelfile
+from tui.modelfile.document import Command, Modelfile
 from tui.models.gguf_info import GGUFError, GGUFInfo, read_gguf_info
 from tui.models.registry import Registry
 from tui.models.sources import (
@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 
 STARTER_NAME = "smollm2:135m"
 STARTER_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+STARTER_DEFAULTS = Modelfile([Command("repeat_penalty", "1.1", 0)])
+"""The starter's own parameters, as an Ollama model carries them: a model this small loops
+without a repeat penalty, and Ollama's default is 1.0 since August 2026 (the remedy its change
+names is a per-model parameter)."""
 SOURCES = ("built-in", "whirr", "downloaded", "folder", "file", "ollama", "lmstudio", "hf-cache")
 """Where a model comes from; only "whirr" and "downloaded" files are whirr's own."""
 OWNED_SOURCES = ("whirr", "downloaded")
@@ -195,7 +199,7 @@ class Library:
         found: list[Found] = []
         starter = starter_model_path()
         if starter is not None:
-            found.append(Found(STARTER_NAME, (starter,), "built-in"))
+            found.append(Found(STARTER_NAME, (starter,), "built-in", defaults=STARTER_DEFAULTS))
         found += whirr_models(self.paths.models_dir)
         for name, path in self.registry.files().items():
             found.append(self._file_found(path, "file", name))
@@ -234,9 +238,8 @@ class Library:
                 return latest
             if len(same_base) == 1:
                 return same_base[0]
-        close = difflib.get_close_matches(wanted, list(by_name), n=3, cutoff=0.5)
         bases = [n for n in by_name if n.split(":")[0] == wanted]
-        raise ModelNotFound(name, bases or close)
+        raise ModelNotFound(name, bases or close_names(wanted, list(by_name)))
 
     # -- changes -------------------------------------------------------------------------------
 
@@ -280,11 +283,11 @@ class Library:
         ModelNotFound for an unknown name; NotOwned for the built-in model.
         """
         entry = self.named(name)
-        if entry.source == "built-in":
-            raise NotOwned(f"'{entry.name}' is whirr's built-in model and cannot be removed")
-        if entry.alias_of:
+        if entry.alias_of:  # a name given with `copy`, whatever it names (the built-in too)
             self.registry.remove_alias(entry.name)
             return "forgotten"
+        if entry.source == "built-in":
+            raise NotOwned(f"'{entry.name}' is whirr's built-in model and cannot be removed")
         if entry.owned:
             self._delete_owned(entry)
         elif entry.source == "file":
@@ -387,8 +390,28 @@ def _named(name: str, entries: dict[str, ModelEntry]) -> ModelEntry:
     wanted = name.strip().lower()
     entry = entries.get(wanted) or entries.get(f"{wanted}:latest")
     if entry is None:
-        raise ModelNotFound(name, difflib.get_close_matches(wanted, list(entries), n=3, cutoff=0.5))
+        raise ModelNotFound(name, close_names(wanted, list(entries)))
     return entry
+
+
+def close_names(wanted: str, names: list[str], limit: int = 3) -> list[str]:
+    """Names worth suggesting for a name that is not there: the same model with a typo
+    (`smollm3` -> `smollm2:135m`) or a longer name it starts (`mistral` ->
+    `mistral-7b-instruct:q4_k_m`). Model names (without tag and folder) are compared, and only a
+    close match counts: `gemma3:1b` suggests nothing from `llama3.2:3b`."""
+
+    def base(name: str) -> str:
+        return name.split(":")[0].rsplit("/", 1)[-1]
+
+    target = base(wanted.lower())
+    scored = []
+    for name in names:
+        other = base(name)
+        ratio = difflib.SequenceMatcher(None, target, other).ratio()
+        starts = len(target) >= 3 and other.startswith(target)
+        if ratio >= 0.75 or starts:
+            scored.append((-max(ratio, 0.75 if starts else 0.0), name))
+    return [name for _score, name in sorted(scored)[:limit]]
 
 
 def _content_id(path: Path, size: int) -> str:

@@ -259,8 +259,13 @@ class LibraryScreen(Screen[str | None]):
         if row.persona is not None:
             verb, question = "Delete", f"Delete the persona {row.name}? The model it is based on stays."
             job: Callable[[], Done] = partial(self._remove_persona, row.name)
+        elif entry is not None and entry.server:
+            model = row.name.split("/", 1)[1]
+            verb, question = "Delete", f"Delete {model} on {entry.server}? Its files on that machine are deleted for good."
+            job = partial(self._remove_remote, row.name)
         elif entry is None or row.source == "built-in":
-            self.notify(f"{row.name} is built in: it cannot be deleted.", severity="warning")
+            what = "is not a model" if row.source != "built-in" else "is built in"
+            self.notify(f"{row.name} {what}: it cannot be deleted.", severity="warning")
             return
         elif entry.owned:
             files = "\n".join(str(p) for p in entry.parts)
@@ -281,6 +286,19 @@ class LibraryScreen(Screen[str | None]):
         outcome = self.services.library.remove(name)
         return f"{'Deleted' if outcome == 'deleted' else 'Forgot'} {name}.", None
 
+    def _remove_remote(self, name: str) -> Done:
+        from tui.engine.remote.ollama_api import delete_model
+        from tui.servers import split_remote
+
+        on_server = split_remote(name, self.services.library.servers)
+        if on_server is None:
+            raise LookupError(f"no server is configured for {name}")
+        server, model = on_server
+        if server.kind != "ollama":
+            raise LookupError(f"{server.name} is an OpenAI-compatible server: remove {model} there with its own tools")
+        delete_model(server, model)
+        return f"Deleted {model} on {server.name}.", None
+
     def _remove_persona(self, name: str) -> Done:
         gone = self.services.personas.remove(name)
         return (f"Deleted the persona {name}." if gone else f"{name} was already gone."), None
@@ -296,9 +314,16 @@ class LibraryScreen(Screen[str | None]):
         if row is None or row.entry is None:
             self.notify("This persona's model is not found, so it has no file.", severity="warning")
             return
+        if row.entry.server:
+            self.notify(f"{row.entry.name} runs on {row.entry.server}: it has no file on this machine.", severity="warning")
+            return
         path = str(row.entry.path)
         self.notify(path, title=row.name, timeout=10)
         self.services.copy_text(path, "the path")
+
+    async def action_servers(self) -> None:
+        """m: add, edit or remove model servers (the palette's "Model servers" too)."""
+        await self.app.run_action("servers")
 
     async def action_hub(self) -> None:
         """h: the Hugging Face screen (search and download)."""

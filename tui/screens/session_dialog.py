@@ -1,7 +1,8 @@
 """The session dialog (Ctrl+E): a session's system prompt and generation parameters.
 
-Values are checked with the same rules as Modelfile PARAMETER lines (`parse_parameter`), and
-each field shows its own error. An empty field means Ollama's default.
+Values are checked with the same rule as every other entry point (`parse_parameter`: Ollama's
+types and accepted ranges), and each field shows its own error. An empty field means Ollama's
+default. A value whirr rounds (num_ctx) is said in a notice when the dialog saves.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, TextArea
 
 from tui.bindings import bindings
-from tui.engine.options import Options, ParameterError, option_help, parse_parameter
+from tui.engine.options import Options, ParameterError, option_help, option_note, parse_parameter
 from tui.screens.dialogs import Dialog
 
 FIELDS = ("temperature", "top_k", "top_p", "min_p", "repeat_penalty", "seed", "num_predict", "num_ctx")
@@ -45,8 +46,6 @@ def parse_settings(system: str, raw: dict[str, str], stop_text: str, base: Optio
             changes[name] = parse_parameter(name, text)
         except ParameterError as error:
             errors[name] = str(error)
-    if "num_ctx" in changes and changes["num_ctx"] < 1:
-        errors["num_ctx"] = "num_ctx must be at least 1"
     changes["stop"] = tuple(parse_parameter("stop", line) for line in stop_text.splitlines() if line)
     if errors:
         return None, errors
@@ -117,6 +116,10 @@ class SessionDialog(Dialog[SessionSettings | None]):
             label.update(errors.get(name, ""))
             label.set_class(name in errors, "-shown")
         if settings is not None:
+            for name in FIELDS:
+                note = option_note(name, getattr(settings.options, name))
+                if note:
+                    self.notify(note)
             self.dismiss(settings)
         else:
             self.query_one(f"#field-{next(iter(errors))}", Input).focus()

@@ -233,7 +233,7 @@ class SessionsScreen(Screen):
             panel.show_machine(latest, sampler.history())
             if view is not None and view.streaming:
                 live = view.measurement.live() if view.measurement is not None else None
-                panel.show_answer(LiveAnswer(view.rate, live), None)
+                panel.show_answer(LiveAnswer(view.rate, live, view.remote), None)
 
     def refresh_totals(self) -> None:
         """Read the last answer's cost and the session and all-time totals (in a thread)."""
@@ -244,13 +244,14 @@ class SessionsScreen(Screen):
     async def _read_totals(self, view: SessionView) -> None:
         db = self.services.db
 
-        def read() -> tuple[AnswerEnergy | None, dict[str, int | float], dict[str, int | float]]:
-            return view.data.last_answer_energy(), db.session_totals(view.session.id), db.session_totals()
+        def read() -> tuple[AnswerEnergy | None, str, dict[str, int | float], dict[str, int | float]]:
+            data = view.data
+            return data.last_answer_energy(), data.last_answer_server(), db.session_totals(view.session.id), db.session_totals()
 
-        last, session, everything = await asyncio.to_thread(read)
+        last, server, session, everything = await asyncio.to_thread(read)
         if view is self.view and not view.streaming:
             panel = self.query_one(MetersPanel)
-            panel.show_answer(None, last)
+            panel.show_answer(None, last, server)
             panel.show_totals(session, everything, self.services.config.energy.currency)
 
     async def on_prompt_area_submitted(self, event: PromptArea.Submitted) -> None:

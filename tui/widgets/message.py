@@ -22,6 +22,7 @@ STATUS_TEXT = {
     "queued": "waiting for the model (busy loading, or answering in another tab)…",
     "loading": "loading the model…",
     "prompt": "reading the conversation…",
+    "waiting": "waiting for {detail}…",
 }
 
 
@@ -36,6 +37,10 @@ def stats_line(stats: Stats | None, state: str) -> str:
         parts.append(f"{stats.eval_count:,} tokens")
         if stats.eval_rate:
             parts.append(f"{stats.eval_rate:.1f} tok/s")
+    if stats is not None and stats.server:
+        parts.append(f"on {stats.server}")
+        if stats.options_not_sent:
+            parts.append(f"not sent: {', '.join(stats.options_not_sent)}")
     if state in ("cancelled", "stopped"):
         parts.append("stopped")
     elif state == "error":
@@ -212,9 +217,9 @@ class AnswerMessage(Vertical):
         think, answer = self._splitter.feed(new)
         self._apply(think, answer)
 
-    def set_status(self, state: str) -> None:
-        """Show what the engine is doing before the first token."""
-        self._meta().update(STATUS_TEXT.get(state, state))
+    def set_status(self, state: str, detail: str = "") -> None:
+        """Show what the engine is doing before the first token (`detail`: the server waited for)."""
+        self._meta().update(STATUS_TEXT.get(state, state).format(detail=detail))
 
     def finish(self, stats: Stats | None, state: str) -> None:
         """The answer ended: render the rest and show its statistics."""

@@ -36,6 +36,7 @@ class LiveAnswer:
 
     rate: float | None
     energy: LiveEnergy | None
+    remote: str = ""  # the server writing it; its energy is not measured on this machine
 
 
 def level_style(percent: float) -> str:
@@ -139,8 +140,10 @@ def _heading(title: str) -> Text:
     return Text(f"── {title} ".ljust(TEXT_WIDTH, "─") + "\n", style="bold")
 
 
-def answer_text(live: LiveAnswer | None, last: AnswerEnergy | None) -> Text:
-    """The answer being written (live rate and energy), else the last answer's cost."""
+def answer_text(live: LiveAnswer | None, last: AnswerEnergy | None, remote: str = "") -> Text:
+    """The answer being written (live rate and energy), else the last answer's cost; `remote`
+    names the server that wrote the last answer (its energy is not measured here unless the
+    server reported it, and then `last` says so in its method)."""
     text = Text()
     if live is not None:
         text.append_text(_heading("this answer"))
@@ -148,10 +151,12 @@ def answer_text(live: LiveAnswer | None, last: AnswerEnergy | None) -> Text:
         text.append(rate, style="bold")
         if live.energy is not None:
             text.append(f" · {format_joules(live.energy.whirr_j)} · {format_duration(live.energy.elapsed_s)}")
+        elif live.remote:
+            text.append(f" · on {live.remote}\nremote: not measured", style="dim")
         return text
     text.append_text(_heading("last answer"))
     if last is None:
-        text.append("no measured answer yet", style="dim")
+        text.append(f"remote: not measured (answered on {remote})" if remote else "no measured answer yet", style="dim")
         return text
     per_token = last.j_per_token
     text.append(format_joules(last.whirr_j), style="bold")
@@ -208,9 +213,9 @@ class MetersPanel(VerticalScroll, can_focus=False):
         self.query_one("#machine", Static).update(text, layout=lines != self._machine_lines)
         self._machine_lines = lines
 
-    def show_answer(self, live: LiveAnswer | None, last: AnswerEnergy | None) -> None:
-        """The answer being written, or (when `live` is None) the last one."""
-        self.query_one("#answer", Static).update(answer_text(live, last))
+    def show_answer(self, live: LiveAnswer | None, last: AnswerEnergy | None, remote: str = "") -> None:
+        """The answer being written, or (when `live` is None) the last one (`remote`: its server)."""
+        self.query_one("#answer", Static).update(answer_text(live, last, remote))
 
     def show_totals(self, session: dict[str, float], everything: dict[str, float], currency: str) -> None:
         """Sums from the store (`Database.session_totals`) for the session and for all time."""

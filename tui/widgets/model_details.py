@@ -48,7 +48,11 @@ def facts_table(row: ModelRow) -> Table:
     add("Name", row.name)
     add("Source", f"persona of {row.persona.base}" if row.persona is not None else row.source)
     add("Problem", Text(row.problem, style="red") if row.problem else None)
-    if entry is not None:
+    if entry is not None and entry.server:
+        add("Server", f"{entry.server} (the model runs there; history, personas and meters stay here)")
+        add("Reported", entry.details)
+        add("Size", f"{human_size(entry.size)} ({entry.size:,} bytes)" if entry.size else None)
+    elif entry is not None:
         add("Path" if len(entry.parts) == 1 else "Files", "\n".join(display_path(p) for p in entry.parts))
         add("Size", f"{human_size(entry.size)} ({entry.size:,} bytes)")
     if info is not None:

@@ -19,6 +19,7 @@ from tui.models.fit import Fit, check_fit
 from tui.models.gguf_info import GGUFInfo
 from tui.models.library import Library, ModelEntry
 from tui.models.personas import Persona, PersonaStore, resolve_target
+from tui.models.remote import remote_listings
 
 NAME_WIDTH = 36
 
@@ -67,8 +68,23 @@ def build_rows(library: Library, personas: PersonaStore, options: Options, avail
             rows.append(ModelRow(persona.name, "persona", None, options.num_ctx, persona=persona, problem=str(error)))
             continue
         entry, n_ctx = target.entry, target.options(options).num_ctx
-        fit = check_fit(entry.info, entry.size, n_ctx, options.num_gpu, available=available) if entry.usable else None
+        local = entry.usable and not entry.server  # a remote model's memory is its server's
+        fit = check_fit(entry.info, entry.size, n_ctx, options.num_gpu, available=available) if local else None
         rows.append(ModelRow(persona.name, "persona", entry, n_ctx, fit, persona, entry.problem))
+    return rows + remote_rows(library, options.num_ctx)
+
+
+def remote_rows(library: Library, n_ctx: int) -> list[ModelRow]:
+    """Each server's models (blocking: at most the listing timeout); a server that cannot be
+    reached and has no models known from before is one row saying so."""
+    if not library.servers:
+        return []
+    rows = []
+    for listing in remote_listings(library):
+        server = listing.server.name
+        if not listing.reachable and not listing.entries:
+            rows.append(ModelRow(f"{server}/", server, None, n_ctx, problem=f"unreachable: {listing.error}"))
+        rows += [ModelRow(e.name, server, e, n_ctx, problem=e.problem) for e in listing.entries]
     return rows
 
 

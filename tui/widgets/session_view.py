@@ -66,6 +66,7 @@ class SessionView(Vertical):
         self.too_big = False  # the problem is the memory estimate: the user may load it anyway
         self.activity = ""
         self.editing: int | None = None  # id of the user message being edited
+        self.remote = ""  # the server writing the current (or last) answer; empty: this machine
         self._pipeline: AnswerPipeline | None = None
         self._prepared_for: str | None = None
 
@@ -205,6 +206,10 @@ class SessionView(Vertical):
                 self.rate = self._pipeline.rate()
                 self.post_message(self.Changed(self))
 
+        def started() -> None:
+            self.set_problem(None)
+            self.remote = self._pipeline.remote if self._pipeline is not None else ""
+
         def on_token(text: str) -> None:
             if not widget.text:
                 widget.set_status("")  # the first token: no more "reading the prompt"
@@ -214,10 +219,11 @@ class SessionView(Vertical):
             request,
             on_token=on_token,
             on_status=widget.set_status,
-            on_start=lambda: self.set_problem(None),
+            on_start=started,
             save=lambda text: self._save(self.data.save_partial, answer_id, text),
             finish=finish,
             meter=self.services.energy_meter,
+            factors=self.services.config.energy,
         )
         frames = self.set_interval(FRAME, frame)
         try:

@@ -1,0 +1,188 @@
+"""Reading API requests: the JSON body (with a size limit), typed fields, options, keep_alive.
+
+Every problem is an ApiError with the HTTP status to answer; the routes turn it into Ollama's
+or OpenAI's error shape. Field types are checked by hand: a handful of fields per endpoint,
+where a schema library would be a new dependency for little gain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from typing import Any
+
+from tui.engine.options import OPTION_FIELDS, Options, option_type
+
+log = logging.getLogger("whirr.server")
+
+DEFAULT_BODY_LIMIT = 32 * 1024 * 1024
+"""Largest request body accepted (bytes); a 10 MB prompt fits, JSON escaping included."""
+DEFAULT_KEEP_ALIVE = 300.0
+"""Ollama's default: a model stays loaded 5 minutes after its last request."""
+
+
+class ApiError(Exception):
+    """A request that cannot be served: the HTTP status and a one-line message."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+
+
+def bad_request(message: str, param: str | None = None) -> ApiError:
+    """A 400 with `message`."""
+    return ApiError(400, message, param=param)
+
+
+async def read_json(request: Any, limit: int) -> dict[str, Any]:
+    """The request's JSON object body; 413 past `limit` bytes (checked while reading), 400 for
+    an empty body, malformed JSON or a body that is not an object."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"request body too large: over {limit // (1024 * 1024)} MB")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"request body too large: over {limit // (1024 * 1024)} MB")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.strip():
+        raise bad_request("missing request body")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise bad_request(f"invalid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise bad_request(f"the request body must be a JSON object, not {_json_type(data)}")
+    return data
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+_KINDS: dict[type, str] = {str: "a string", bool: "a boolean", list: "an array", dict: "an object", int: "an integer", float: "a number"}
+
+
+def get(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+    """Field `name` of the body, checked to be of `kind` (null or missing: `default`)."""
+    value = body.get(name)
+    if value is None:
+        return default
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    ok = any(
+        isinstance(value, k) and not (k in (int, float) and isinstance(value, bool)) and not (k is int and isinstance(value, float))
+        for k in kinds
+    )
+    if not ok:
+        wanted = " or ".join(_KINDS[k] for k in kinds)
+        raise bad_request(f"invalid value for '{name}': expected {wanted}, got {_json_type(value)}", param=name)
+    return value
+
+
+def model_name(body: dict[str, Any]) -> str:
+    """The `model` field (Ollama's older `name` too); 400 when missing."""
+    name = get(body, "model", str) or get(body, "name", str)
+    if not name:
+        raise bad_request("model is required", param="model")
+    return name
+
+
+# Options whose values must be at least this (Ollama rejects or misbehaves below).
+_MINIMUMS = {
+    "num_ctx": 1,
+    "num_batch": 1,
+    "num_thread": 0,
+    "num_predict": -2,
+    "num_keep": -1,
+    "top_k": 0,
+    "repeat_last_n": -1,
+    "temperature": 0.0,
+    "top_p": 0.0,
+    "min_p": 0.0,
+    "typical_p": 0.0,
+    "num_gpu": -1,
+    "main_gpu": 0,
+}
+
+
+def parse_options(raw: Any, base: Options) -> Options:
+    """Ollama's `options` object on top of `base`, typed as Ollama's FromMap does (numbers for
+    numbers, booleans, an array of strings for stop); unknown names are ignored with a log
+    line, as Ollama does. 400 for a wrong type or a value out of range."""
+    if raw is None:
+        return base
+    if not isinstance(raw, dict):
+        raise bad_request(f"invalid value for 'options': expected an object, got {_json_type(raw)}", param="options")
+    changes: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in OPTION_FIELDS:
+            log.warning("invalid option provided: %s", name)
+            continue
+        if value is None:
+            continue
+        changes[name] = _option_value(name, value)
+    return base.updated(**changes)
+
+
+def _option_value(name: str, value: Any) -> Any:
+    kind = option_type(name)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad_request(f'option "{name}" must be of an array of strings', param="options")
+        return tuple(value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise bad_request(f'option "{name}" must be of type boolean', param="options")
+        return value
+    if not number or not math.isfinite(value):
+        label = "integer" if kind is int else "float32"
+        raise bad_request(f'option "{name}" must be of type {label}', param="options")
+    typed = int(value) if kind is int else float(value)
+    low = _MINIMUMS.get(name)
+    if low is not None and typed < low:
+        raise bad_request(f'option "{name}" must be at least {low}, got {value}', param="options")
+    return typed
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_keep_alive(value: Any) -> float | None:
+    """Ollama's keep_alive: seconds as a number or a Go duration string ("5m", "1h30m", "0");
+    missing means 5 minutes; negative means forever (None). 400 for anything else."""
+    if value is None:
+        return DEFAULT_KEEP_ALIVE
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return None if value < 0 else float(value)
+    if not isinstance(value, str):
+        raise bad_request(f"invalid keep_alive: expected a number or a duration string, got {_json_type(value)}", param="keep_alive")
+    text = value.strip()
+    sign = -1.0 if text.startswith("-") else 1.0
+    body = text.lstrip("+-")
+    if body == "0":
+        return 0.0
+    parts = _DURATION_PART.findall(body)
+    if not body or "".join(a + b for a, b in parts) != body:
+        raise bad_request(f'invalid keep_alive: time: invalid duration "{value}"', param="keep_alive")
+    seconds = sign * sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in parts)
+    return None if seconds < 0 else seconds
