@@ -18,6 +18,7 @@ With `key` set, a request without `Authorization: Bearer KEY` gets HTTP 401.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -212,13 +213,20 @@ def make_handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
 
 
 class StandInServer:
-    """Starts and stops the stand-in on a free port."""
+    """Starts and stops the stand-in on a free port; over https with `certificate` (a PEM file
+    holding the certificate and its key)."""
 
-    def __init__(self, key: str | None = None) -> None:
+    def __init__(self, key: str | None = None, certificate: str | None = None) -> None:
         self.state = StandIn(key=key)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self.state))
         self._server.daemon_threads = True
-        self.state.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "http"
+        if certificate is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certificate)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            scheme = "https"
+        self.state.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> StandIn:

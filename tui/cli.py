@@ -57,3 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:  # a read-only or full disk: one line, never a traceback
+        from tui.files import write_problem
+
+        print(f"Error: {write_problem(error)}", file=sys.stderr)
+        return 1

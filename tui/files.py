@@ -7,16 +7,31 @@ whirr cannot read (a corrupt config or library file) next to where it was, for t
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` (UTF-8) in one rename; its folder is created when missing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Replace `path` with `text` (UTF-8) in one rename; its folder is created when missing.
+
+    On a read-only or full disk the old file stays as it was, no temporary file is left, and
+    the OSError names `path` (not the temporary file) for the message the user sees."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror, str(path)) from None
+
+
+def write_problem(error: OSError) -> str:
+    """An OSError met while saving, in one line: what could not be written, and why."""
+    where = f" {error.filename}" if error.filename else ""
+    return f"cannot write{where}: {error.strerror or error}"
 
 
 def move_aside(path: Path) -> Path:

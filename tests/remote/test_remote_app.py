@@ -139,10 +139,9 @@ async def test_a_dropped_stream_keeps_the_partial_answer_and_regenerate_retries(
 async def test_a_missing_model_gets_the_notice_with_the_picker(whirr_home: Path, stand_in: StandIn) -> None:
     app = remote_app(stand_in, "gpu/llama9")
     async with app.run_test(size=(150, 40)) as pilot:
-        await settle(pilot)
+        await wait_text(pilot, "not found on gpu")
         view = active_view(app)
         assert view.problem == f"model 'gpu/llama9' not found on gpu ({stand_in.url})"
-        await wait_text(pilot, "not found on gpu")
         await wait_text(pilot, "Ctrl+O: pick a model")
 
 
@@ -150,7 +149,7 @@ async def test_a_refused_key_is_named(whirr_home: Path, keyed_stand_in: StandIn,
     monkeypatch.setenv("GPU_KEY", "wrong")
     app = remote_app(keyed_stand_in, "gpu/tiny")
     async with app.run_test(size=(150, 40)) as pilot:
-        await settle(pilot)
+        await wait_text(pilot, "the server refused the API key (GPU_KEY)")
         assert active_view(app).problem == "the server refused the API key (GPU_KEY)"
 
 
@@ -238,3 +237,21 @@ async def test_the_servers_dialog_adds_edits_and_removes(whirr_home: Path, monke
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, ServersDialog)
+
+
+async def test_the_key_is_never_written_anywhere(whirr_home: Path, keyed_stand_in: StandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GPU_KEY", "s3cret")
+    app = remote_app(keyed_stand_in, "gpu/tiny")
+    async with app.run_test(size=(150, 40)) as pilot:
+        await settle(pilot)
+        await send(pilot, "Say hello.")
+        view = active_view(app)
+        assert app.db.messages(view.session.id)[-1].content == ANSWER
+        for fmt in ("markdown", "json"):
+            app.export_session(view.session.id, fmt, whirr_home / f"export.{fmt}")
+        screen = screen_text(app)
+    written = [p for p in whirr_home.rglob("*") if p.is_file()]
+    assert any(p.name == "whirr.db" for p in written) and any(p.name == "config.toml" for p in written)
+    for path in written:
+        assert b"s3cret" not in path.read_bytes(), path
+    assert "s3cret" not in screen and "GPU_KEY" in (whirr_home / "config" / "config.toml").read_text()

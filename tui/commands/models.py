@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="remove a model or persona",
         description="Remove personas and models: files in whirr's models folder are deleted; models "
         "imported from other tools (Ollama, LM Studio, the Hugging Face cache) or added by path are "
-        "only forgotten, their files stay where they are.",
+        "only forgotten, their files stay where they are. SERVER/MODEL asks, then deletes the model "
+        "on that Ollama server.",
     )
     remove.add_argument("names", nargs="+", metavar="NAME", help="model or persona name(s)")
     remove.set_defaults(func=remove_command)

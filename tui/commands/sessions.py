@@ -31,14 +31,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def open_database() -> Database | None:
-    """The chat database, or None when whirr has not saved any chat yet (nothing is created)."""
+    """The chat database, read only (so listing and exporting work on a read-only or full
+    disk), or None when whirr has not saved any chat yet (nothing is created)."""
     from tui.store import Database, DatabaseError
 
     path = resolve_paths().database_file
     if not path.exists():
         return None
     try:
-        return Database.open(path)
+        return Database.open_read_only(path)
     except DatabaseError as error:
         raise CommandError(str(error)) from None
 

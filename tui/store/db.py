@@ -33,13 +33,18 @@ from tui.store.records import (
     session_from_row,
     stats_dict,
 )
-from tui.store.schema import check_header, check_readable, migrate
+from tui.store.schema import SCHEMA_VERSION, check_header, check_readable, migrate
 
 __all__ = ["Database", "DatabaseError", "SearchHit", "Session", "StoredMessage"]
 
 MEMORY = ":memory:"
 _SETTINGS = ("title", "model", "persona", "system", "options")  # changing one bumps `updated`
 _PLACEMENT = ("position", "open")
+
+
+def _connect_read_only(path: Path, flags: str) -> sqlite3.Connection:
+    uri = f"{path.resolve().as_uri()}?{flags}"
+    return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
 
 
 def fts_query(text: str) -> str:
@@ -95,6 +100,33 @@ class Database:
             raise DatabaseError(f"cannot use the chat database {target}: {error}") from None
         connection.row_factory = sqlite3.Row
         return cls(connection, target)
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> Database:
+        """Open an existing database only to read it (`whirr sessions`, `whirr export`): nothing
+        is written, so it works on a read-only or full disk. DatabaseError as for `open`."""
+        check_header(path)
+        try:
+            connection = _connect_read_only(path, "mode=ro")
+            try:
+                connection.execute("PRAGMA user_version").fetchone()
+            except sqlite3.OperationalError:
+                # A WAL database in a folder whirr cannot write: SQLite cannot make its shared
+                # memory file there, but an unchanging file can be read as it is.
+                connection.close()
+                connection = _connect_read_only(path, "immutable=1")
+        except sqlite3.Error as error:
+            raise DatabaseError(f"cannot open the chat database {path}: {error}") from None
+        try:
+            version = check_readable(connection, path)
+        except DatabaseError:
+            connection.close()
+            raise
+        if version < SCHEMA_VERSION:
+            connection.close()
+            raise DatabaseError(f"the chat database {path} needs an upgrade; open it once with a whirr that can write it")
+        connection.row_factory = sqlite3.Row
+        return cls(connection, str(path))
 
     def close(self) -> None:
         """Close the database (the WAL is checkpointed into the main file)."""

@@ -119,12 +119,17 @@ def _int(value: Any) -> int:
 # -- show, pull, delete: the official client -----------------------------------------------------
 
 
-def _client(server: Server) -> Any:
+ASK_TIMEOUT = 10.0
+"""Seconds to wait for the answer to a short question (show, delete); a pull streams its progress
+and may be silent for long (verifying a big download), so it has no read limit."""
+
+
+def _client(server: Server, read_timeout: float | None = ASK_TIMEOUT) -> Any:
     import ollama
 
     settings = http_settings(server)
     return ollama.Client(host=server.url, headers=settings["headers"], verify=settings["verify"],
-                         timeout=httpx.Timeout(CONNECT_TIMEOUT, read=60.0))
+                         timeout=httpx.Timeout(CONNECT_TIMEOUT, read=read_timeout))
 
 
 def _calling(server: Server, model: str, call: Callable[[Any], Any]) -> Any:
@@ -159,7 +164,7 @@ def pull_model(server: Server, model: str) -> Iterator[dict[str, Any]]:
     import ollama
 
     try:
-        for progress in _client(server).pull(model, stream=True):
+        for progress in _client(server, read_timeout=None).pull(model, stream=True):
             yield progress.model_dump(exclude_none=True)
     except ollama.ResponseError as error:
         if error.status_code in (401, 403):
