@@ -75,6 +75,8 @@ class WhirrApp(App[None]):
         self._rich_theme_pushed = False
         self._apply_themes()
         self._apply_keymap(self.config.keys)
+        self.unsaved_since_start = False
+        self._save_failing = False
         self.db = self._open_database()
         self.downloads = DownloadManager(self.paths)
 
@@ -101,8 +103,33 @@ class WhirrApp(App[None]):
         try:
             return Database.open(self.paths.database_file)
         except DatabaseError as error:
-            self.startup_warnings.append(f"{error} — the file was left untouched; chats in this run are not saved")
+            hint = " (`whirr doctor` can repair it)" if "damaged" in str(error) else ""
+            self.startup_warnings.append(f"{error} — the file was left untouched{hint}; chats in this run are not saved")
+            self.unsaved_since_start = True
             return Database.open(":memory:")
+
+    # -- is the chat being saved? ----------------------------------------------------------------
+
+    @property
+    def chats_unsaved(self) -> bool:
+        """True while chats are not being saved: the database could not be opened (chats live
+        in memory until quit), or its last write failed (a full disk). The status line says so."""
+        return self.unsaved_since_start or self._save_failing
+
+    def saving_result(self, error: Exception | None) -> None:
+        """Every chat write reports here: the first failure is said once (not once a second
+        while an answer streams), and so is the first success after failures."""
+        failing = error is not None
+        if failing == self._save_failing:
+            return
+        self._save_failing = failing
+        if failing:
+            self.notify(f"Chats are not being saved: {error}. What is on screen is kept; saving resumes when it can.", severity="error", timeout=12)
+        else:
+            self.notify("Chats are being saved again.")
+        for screen in self.screen_stack:
+            if isinstance(screen, ChatScreen):
+                screen.refresh_status()
 
     def get_default_screen(self) -> Screen:
         return ChatScreen(self)
@@ -133,12 +160,14 @@ class WhirrApp(App[None]):
 
     @property
     def engines(self) -> EngineSource:
-        """The engine source; the first use (from a worker thread) imports llama.cpp."""
+        """The engine source: runner processes, one per loaded local model (llama.cpp is never
+        imported in the app's own process)."""
         with self._engines_lock:
             if self._engines is None:
+                from tui.engine.keepalive import parse_keep_alive
                 from tui.engine.manager import EngineManager
 
-                self._engines = EngineManager(self.library, self.personas)
+                self._engines = EngineManager(self.library, self.personas, parse_keep_alive(self.config.keep_alive))
             return self._engines
 
     def persona_target(self, model: str) -> RunTarget | None:

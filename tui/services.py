@@ -61,3 +61,12 @@ class Services(Protocol):
     def export_session(self, session_id: int, fmt: str, path: Path) -> None:
         """Write a session to a Markdown or JSON file; failures are reported, not raised."""
         ...
+
+    @property
+    def chats_unsaved(self) -> bool:
+        """True while chats are not being saved (no database, or its last write failed)."""
+        ...
+
+    def saving_result(self, error: Exception | None) -> None:
+        """Report how a chat write went (the first failure, and the first success after, are said)."""
+        ...

@@ -12,7 +12,7 @@ from tui.format import format_co2, format_joules, ollama_duration
 
 if TYPE_CHECKING:
     from tui.engine.base import ChatMessage, DoneEvent, Stats
-    from tui.engine.llama import LlamaEngine
+    from tui.engine.runner.client import RunnerEngine
     from tui.engine.options import Options
     from tui.meters import AnswerEnergy, EnergyMeter
     from tui.models.personas import RunTarget
@@ -31,7 +31,7 @@ class Chat:
     """One conversation with a loaded model: its history, system prompt and options."""
 
     target: "RunTarget"
-    engine: "LlamaEngine"
+    engine: "RunnerEngine"
     options: "Options"
     system: str
     meter: "EnergyMeter | None" = None
@@ -47,7 +47,7 @@ class Chat:
 
         measurement = self.meter.start() if self.meter is not None else None
         request = ChatRequest(self.messages_for(prompt), self.options, template=self.target.template)
-        done = answer(self.engine, request, on_text)
+        done = answer(self.engine, request, on_text, show_loading)
         energy = measurement.finish(done.stats.eval_count) if measurement is not None else None
         if done.stats.finish_reason != "error":
             self.history += [ChatMessage("user", prompt), ChatMessage("assistant", done.text)]
@@ -67,6 +67,14 @@ def write_text(text: str) -> None:
     """Print answer text as it arrives."""
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def show_loading(percent: int | None) -> None:
+    """Show how far the model's load got on a terminal's stderr (None: clear the line)."""
+    if not sys.stderr.isatty():
+        return
+    sys.stderr.write("\r\x1b[K" if percent is None else f"\rloading model {percent}%")
+    sys.stderr.flush()
 
 
 TIMINGS = {

@@ -23,12 +23,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch", metavar="FILE", help="answer each prompt in FILE (lines, or JSONL with a 'prompt' field)")
     parser.add_argument("--output", metavar="FILE", help="with --batch: write the JSONL answers here instead of stdout")
     parser.add_argument("--force", action="store_true", help="load the model even if it does not seem to fit in memory")
+    parser.add_argument("--keepalive", metavar="DURATION",
+                        help="how long the model stays loaded after an answer (5m, 1h, 90s or seconds; "
+                        "0 unloads at once, negative keeps it; default: config keep_alive, 5m)")
     add_option_flags(parser)
     parser.set_defaults(func=run_command, trailing_words="prompt")
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Entry point of `whirr run`."""
+    from tui.engine.keepalive import parse_keep_alive
     from tui.logs import setup_logging
     from tui.models.fit import DoesNotFit
 
@@ -39,6 +43,10 @@ def run_command(args: argparse.Namespace) -> int:
     target = resolve_usable(context, args.model or context.config.default_model)
     system = next(s for s in (args.system, target.system, context.config.system) if s is not None)
     entry = target.entry
+    try:
+        keep_alive = parse_keep_alive(args.keepalive if args.keepalive is not None else context.config.keep_alive)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     if entry.server:
         from tui.engine.remote import remote_engine
         from tui.servers import split_remote
@@ -47,9 +55,11 @@ def run_command(args: argparse.Namespace) -> int:
         assert on_server is not None
         engine = remote_engine(*on_server)
     else:
-        from tui.engine.llama import LlamaEngine
+        from tui.engine.runner.client import RunnerEngine
+        from tui.engine.runner.registry import registry_dir
 
-        engine = LlamaEngine(entry.path, target.name, adapter=target.adapter, info=entry.info, file_size=entry.size)
+        engine = RunnerEngine(entry.path, target.name, adapter=target.adapter, info=entry.info, file_size=entry.size,
+                              model_id=entry.id, registry=registry_dir(context.paths), keep_alive=keep_alive)
     engine.force = args.force
     chat = Chat(target, engine, options_from_flags(args, target.options(context.config.options)), system)
     try:

@@ -191,6 +191,7 @@ class SessionsScreen(Screen):
                 rate=view.rate,
                 activity=view.activity,
                 problem="model unavailable" if view.problem else "",
+                unsaved=self.services.chats_unsaved,
             )
         )
 

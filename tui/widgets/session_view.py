@@ -166,8 +166,10 @@ class SessionView(Vertical):
                 self.data.rename(auto_title(text))
             stored = self.data.add_user(text)
         except DatabaseError as error:
-            self.app.notify(f"Not sent: {error}", severity="error")
+            self.app.notify(f"Not sent (your message is still in the prompt): {error}", severity="error")
+            self.services.saving_result(error)
             return
+        self.services.saving_result(None)
         await transcript.add(UserMessage(text, message_id=stored.id))
         self.query_one(PromptArea).clear()
         await self.ask()
@@ -241,11 +243,13 @@ class SessionView(Vertical):
         self._changed()
 
     def _save(self, write: Callable[..., None], *args: Any) -> None:
-        """Store part of an answer; a failing disk is reported, and the answer goes on."""
+        """Store part of an answer; a failing disk is reported (once), and the answer goes on."""
         try:
             write(*args)
         except DatabaseError as error:
-            self.app.notify(f"The answer could not be saved: {error}", severity="error", timeout=10)
+            self.services.saving_result(error)
+        else:
+            self.services.saving_result(None)
 
     def stop(self) -> bool:
         """Stop the answer being written; False when there is none."""
