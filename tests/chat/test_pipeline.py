@@ -37,7 +37,7 @@ class Recorder:
         return AnswerPipeline(
             request,
             on_token=self.tokens.append,
-            on_status=self.statuses.append,
+            on_status=lambda state, detail: self.statuses.append(state),
             on_start=self.start,
             save=self.saves.append,
             finish=self.finished.append,
