@@ -177,12 +177,14 @@ class WhirrApp(App[None]):
 
     @property
     def engines(self) -> EngineSource:
-        """The engine source; the first use (from a worker thread) imports llama.cpp."""
+        """The engine source: runner processes, one per loaded local model (llama.cpp is never
+        imported in the app's own process)."""
         with self._engines_lock:
             if self._engines is None:
+                from tui.engine.keepalive import parse_keep_alive
                 from tui.engine.manager import EngineManager
 
-                self._engines = EngineManager(self.library, self.personas)
+                self._engines = EngineManager(self.library, self.personas, parse_keep_alive(self.config.keep_alive))
             return self._engines
 
     def persona_target(self, model: str) -> RunTarget | None:
