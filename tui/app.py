@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from tui.actions import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
-from tui.bindings import binding
+from tui.bindings import binding, key_problem
 from tui.config import load_config, save_config
 from tui.markdown import markdown_styles
 from tui.meters import EnergyMeter, Probe, Sampler
@@ -31,6 +31,7 @@ from tui.screens.library import LibraryScreen
 from tui.screens.modelfile_editor import ModelfileEditor
 from tui.services import EngineSource
 from tui.store.db import Database, DatabaseError
+from tui.terminal import read_alt_digits_as_alt
 from tui.themes import DEFAULT_THEME, load_themes
 
 
@@ -63,6 +64,7 @@ class WhirrApp(App[None]):
         `sampler` to the machine's own, started after the first frame. A sampler passed in is
         left to its owner to start and stop (a test records readings into it)."""
         super().__init__()
+        read_alt_digits_as_alt()  # Alt+1..9 jump to tabs over SSH and tmux too
         self.paths = paths or resolve_paths()
         self.config, self.startup_warnings = load_config(self.paths)
         self.library = Library.from_config(self.paths, self.config)
@@ -96,8 +98,11 @@ class WhirrApp(App[None]):
     def _apply_keymap(self, keys: dict[str, str]) -> None:
         unknown = unknown_key_ids(keys)
         if unknown:
-            self.startup_warnings.append(f"[keys] ignores unknown binding ids: {', '.join(unknown)}")
-        self.set_keymap({k: v for k, v in keys.items() if k not in unknown})
+            self.startup_warnings.append(f"[keys] ignores unknown binding ids: {', '.join(unknown)} (F1 lists the ids)")
+        invalid = {k: key_problem(v) for k, v in keys.items() if k not in unknown and key_problem(v)}
+        for binding_id, problem in invalid.items():
+            self.startup_warnings.append(f"[keys] \"{binding_id}\" ignored: {problem}")
+        self.set_keymap({k: v for k, v in keys.items() if k not in unknown and k not in invalid})
 
     def _open_database(self) -> Database:
         try:
