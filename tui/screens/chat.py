@@ -28,7 +28,7 @@ class ChatScreen(SessionsScreen):
     BINDINGS = [binding(a) for a in CHAT_ACTIONS if a.keys]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Escape and Ctrl+Z act only when there is something to stop or undo."""
+        """Stop and undo-close act only when there is something to stop or undo."""
         if action == "stop":
             view = self.view
             return view is not None and (view.streaming or view.editing is not None)
@@ -39,11 +39,11 @@ class ChatScreen(SessionsScreen):
     # -- sessions ------------------------------------------------------------------------------
 
     async def action_new_session(self) -> None:
-        """Ctrl+N."""
+        """Start a chat with the default model and settings."""
         await self.open_session(self.create_session().id)
 
     async def action_close_session(self) -> None:
-        """Ctrl+W: close the tab; Ctrl+Z brings it back for a few seconds."""
+        """Close the tab; undo brings it back for a few seconds."""
         view = self.view
         if view is None:
             return
@@ -59,7 +59,7 @@ class ChatScreen(SessionsScreen):
         self.notify(f"Closed “{session.title}”. Ctrl+Z to undo.", timeout=6)
 
     async def action_undo_close(self) -> None:
-        """Ctrl+Z right after closing a tab."""
+        """Reopen the tab just closed."""
         closed = self.closed
         if closed is None:
             return
@@ -68,7 +68,7 @@ class ChatScreen(SessionsScreen):
         self.refresh_bindings()
 
     def action_rename_session(self) -> None:
-        """F2."""
+        """Give the session a new title."""
         view = self.view
         if view is None:
             return
@@ -81,21 +81,21 @@ class ChatScreen(SessionsScreen):
         self.app.push_screen(TextDialog("Rename session", "Title", view.session.title), done)
 
     def action_next_tab(self) -> None:
-        """Ctrl+PageDown."""
+        """Go to the tab on the right."""
         self.query_one(SessionTabs).action_next_tab()
 
     def action_previous_tab(self) -> None:
-        """Ctrl+PageUp."""
+        """Go to the tab on the left."""
         self.query_one(SessionTabs).action_previous_tab()
 
     def action_goto_tab(self, number: int) -> None:
-        """Alt+1..9."""
+        """Go to tab `number` (from 1)."""
         ids = self.query_one(SessionTabs).session_ids()
         if 0 < number <= len(ids):
             self.query_one(SessionTabs).active = tab_id(ids[number - 1])
 
     def action_session_settings(self) -> None:
-        """Ctrl+E."""
+        """Edit the session's system prompt and parameters."""
         view = self.view
         if view is None:
             return
@@ -115,7 +115,7 @@ class ChatScreen(SessionsScreen):
             self.notify(f"This session now uses {model}.")
 
     def action_pick_model(self) -> None:
-        """Ctrl+O."""
+        """Switch the session's model or persona (the conversation is kept)."""
         view = self.view
         if view is None:
             return
@@ -133,25 +133,25 @@ class ChatScreen(SessionsScreen):
             view.load_anyway()
 
     def action_open_library(self) -> None:
-        """F3: the model library; Enter there uses the model in this session."""
+        """Open the model library; the model chosen there is used in this session."""
         view = self.view
         self.app.push_screen(LibraryScreen(self.services, view.session.model if view is not None else ""), self.use_model)
 
     # -- answers -------------------------------------------------------------------------------
 
     def action_stop(self) -> None:
-        """Escape: stop the answer, or leave edit mode."""
+        """Stop the answer, or leave edit mode."""
         view = self.view
         if view is not None and not view.stop():
             view.cancel_edit()
 
     async def action_regenerate(self) -> None:
-        """Ctrl+R."""
+        """Drop the last answer and ask again."""
         if self.view is not None:
             await self.view.regenerate()
 
     def action_copy(self) -> None:
-        """Ctrl+Y: the last answer, or one of its code blocks."""
+        """Copy the last answer, or one of its code blocks."""
         answer = self.view.last_answer() if self.view is not None else None
         if answer is None or not answer.answer_text:
             self.notify("There is no answer to copy yet.")
@@ -172,15 +172,15 @@ class ChatScreen(SessionsScreen):
     # -- finding, exporting, archiving ---------------------------------------------------------------
 
     def action_toggle_meters(self) -> None:
-        """F5."""
+        """Show or hide the meters panel."""
         self.toggle_meters()
 
     def action_modelfile_editor(self) -> None:
-        """F4: the Modelfile editor, over the chat."""
+        """Open the Modelfile editor over the chat."""
         self.app.push_screen(ModelfileEditor(self.services))
 
     def action_search(self) -> None:
-        """Ctrl+F."""
+        """Search every chat; the hit chosen opens in its tab."""
 
         async def done(hit: SearchHit | None) -> None:
             if hit is None:
@@ -252,7 +252,7 @@ class ChatScreen(SessionsScreen):
         self.app.push_screen(ChoiceDialog("Reopen session", labels), done)
 
     def action_help(self) -> None:
-        """F1 or ?."""
+        """Show every binding."""
         self.app.push_screen(HelpScreen(self.services.config.keys))
 
 
