@@ -61,7 +61,7 @@ async def test_ctrl_w_closes_and_ctrl_z_brings_the_tab_back(make_app: AppFactory
 
 
 async def test_ctrl_z_after_the_undo_time_does_nothing(make_app: AppFactory, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr("tui.screens.sessions.UNDO_SECONDS", 0.05)
+    monkeypatch.setattr("tui.screens.chat.UNDO_SECONDS", 0.05)
     app = make_app()
     async with app.run_test() as pilot:
         await send(pilot, "keep me")
