@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input
+from textual.widgets import Input, OptionList
 
-from tests.ui.helpers import AppFactory, active_view, chat_screen, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, send, settle, wait_until
 from tui.config import Config, save_config
 from tui.engine.options import Options
 from tui.paths import resolve_paths
@@ -67,7 +67,7 @@ async def test_ctrl_z_after_the_undo_time_does_nothing(make_app: AppFactory, mon
         await send(pilot, "keep me")
         await pilot.press("ctrl+n")
         await pilot.press("alt+1", "ctrl+w")
-        await pilot.pause(0.2)
+        await wait_until(lambda: chat_screen(app).closed is None, what="the undo time to pass")
         await pilot.press("ctrl+z")
         await pilot.pause()
         assert tab_titles(app) == ["New chat"]
@@ -239,7 +239,7 @@ async def test_search_jumps_to_the_message_in_its_session(make_app: AppFactory) 
         await pilot.press("ctrl+f")
         await pilot.pause()
         await pilot.press(*"zebra")
-        await pilot.pause(0.3)
+        await wait_until(lambda: app.screen.query_one(OptionList).option_count, what="the search's hits")
         await pilot.press("enter", "enter")
         await settle(pilot)
         view = active_view(app)
