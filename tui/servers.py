@@ -21,11 +21,14 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from tui.files import write_atomically
 from tui.paths import Paths
+
+if TYPE_CHECKING:
+    import ssl
 
 KINDS = ("ollama", "openai")
 ServerKind = Literal["ollama", "openai"]
@@ -56,6 +59,23 @@ class Server:
     def api_key(self) -> str | None:
         """The key from the environment (never stored by whirr); None when unset."""
         return os.environ.get(self.api_key_env) or None if self.api_key_env else None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What every request to this server carries: its key, when one is set."""
+        key = self.api_key
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def ssl_context(self) -> "ssl.SSLContext":
+        """TLS checked with the system's certificates, or not at all when `verify = false`."""
+        import ssl
+
+        if self.verify:
+            return ssl.create_default_context()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
 
     def shows(self, model: str) -> bool:
         """True when `models` is empty or names this model."""

@@ -14,7 +14,6 @@ the statistics say which (`timing`: "usage" or "counted").
 from __future__ import annotations
 
 import json
-import ssl
 from typing import Any
 
 import openai
@@ -67,7 +66,7 @@ def make_client(server: Server) -> openai.AsyncOpenAI:
         base_url=server.url,
         max_retries=0,
         timeout=openai.Timeout(CONNECT_TIMEOUT, read=None),
-        http_client=openai.DefaultAsyncHttpxClient(verify=ssl.create_default_context() if server.verify else False),
+        http_client=openai.DefaultAsyncHttpxClient(verify=server.ssl_context()),
     )
 
 
