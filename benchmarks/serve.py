@@ -157,7 +157,7 @@ def bench_tags(args: argparse.Namespace, home: Path) -> dict:
             os.link(starter, target)
     server = Server(home)
     try:
-        with httpx.Client(base_url=server.url) as client:
+        with httpx.Client(base_url=server.url, timeout=300) as client:
             count = len(client.get("/api/tags").json()["models"])
             times = []
             for _ in range(args.requests):
@@ -233,9 +233,12 @@ def bench_llama(args: argparse.Namespace, home: Path) -> dict | None:
         return None
     starter = starter_model_path()
     port = free_port()
-    other = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(starter), "--port", str(port), "--n_ctx", "2048",
-                              "--n_threads", str(args.threads or psutil.cpu_count(logical=False) or 1)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    argv = ["llama_cpp.server", "--model", str(starter), "--port", str(port), "--n_ctx", "2048",
+            "--n_threads", str(args.threads or psutil.cpu_count(logical=False) or 1)]
+    # The same loading defaults as whirr's (no AMX buffer types where this machine faults on them).
+    code = ("import runpy, sys\nfrom tui.engine.llama_runtime import machine_safe_defaults\n"
+            f"sys.argv = {argv!r}\nwith machine_safe_defaults():\n    runpy.run_module('llama_cpp.server', run_name='__main__')")
+    other = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = Server(home)
     llama_url = f"http://127.0.0.1:{port}"
     try:

@@ -1,7 +1,7 @@
 """A WHIRR_HOME on its own small disk that a test can make read-only or full, as the OS does it.
 
-As root (where chmod does not stop writes) the home is a tmpfs mount, remounted read-only, or
-filled to its last byte for a full disk. Without the right to mount, a read-only home is made
+As root (where chmod does not stop writes) the home is a tmpfs mount, covered by a read-only
+bind mount of itself, or filled to its last byte for a full disk. Without the right to mount, a read-only home is made
 with chmod (which binds users other than root), and a full disk cannot be had: those tests skip.
 """
 
@@ -30,8 +30,9 @@ class Disk:
 
     def read_only(self) -> None:
         """From now on nothing under the folder can be written (EROFS, or EACCES with chmod)."""
-        if self.mounted:
-            assert _mount(["-o", "remount,ro", str(self.root)])
+        if self.mounted:  # a read-only bind mount over it: files a program holds open stay so
+            assert _mount(["--bind", str(self.root), str(self.root)])
+            assert _mount(["-o", "remount,bind,ro", str(self.root)])
         else:
             for folder, _dirs, _files in os.walk(self.root):
                 os.chmod(folder, stat.S_IRUSR | stat.S_IXUSR)
@@ -39,7 +40,7 @@ class Disk:
     def writable(self) -> None:
         """Undo `read_only`."""
         if self.mounted:
-            assert _mount(["-o", "remount,rw", str(self.root)])
+            assert subprocess.run(["umount", str(self.root)], capture_output=True).returncode == 0
         else:
             for folder, _dirs, _files in os.walk(self.root):
                 os.chmod(folder, stat.S_IRWXU)

@@ -90,6 +90,11 @@ def test_ollama_embed_and_embeddings(server: Served) -> None:
     assert again.embeddings[0] == pytest.approx(embedded.embeddings[0], abs=1e-5)
     short = client.embed(model=MODEL, input="the cat sat", dimensions=64)
     assert len(short.embeddings[0]) == 64
+    with pytest.raises(ollama.ResponseError) as too_long:
+        client.embed(model=MODEL, input="word " * 400, truncate=False, options={"num_ctx": 256})
+    assert too_long.value.status_code == 400
+    cut = client.embed(model=MODEL, input="word " * 400, options={"num_ctx": 256})
+    assert cut.prompt_eval_count == 256
     legacy = client.embeddings(model=MODEL, prompt="the cat sat")
     assert len(legacy.embedding) == 576 and sum(x * x for x in legacy.embedding) != pytest.approx(1.0)
 

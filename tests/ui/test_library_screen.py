@@ -220,7 +220,7 @@ async def test_other_tools_models_are_listed_and_an_ollama_model_is_only_forgott
         assert sources["hf.co/huggingfacetb/smollm2-135m-instruct-gguf:q4_1"] == "hf-cache"
         await highlight(pilot, screen, "tinypirate:latest")
         text = details_text(screen)
-        assert "Ollama defaults" in text and "SYSTEM You are a pirate." in text and "FROM" not in text
+        assert "Defaults" in text and "SYSTEM You are a pirate." in text and "FROM" not in text
         await pilot.press("x")
         assert f"the file is not touched:\n{stores.ollama_blob}" in app.screen.query_one(Label).content  # type: ignore[attr-defined]
         await pilot.press("y")

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, Label, OptionList
 
+from tests.disk import Disk, disk_home  # noqa: F401  (a fixture)
 from tests.ui.conftest import AppFactory, active_view, chat_screen, press_now, screen_text, send, settle
 from tui.app import WhirrApp
 from tui.config import Config, save_config
@@ -372,3 +374,41 @@ async def test_a_saved_persona_answers_with_its_system_prompt(whirr_home: Path, 
 SPEAKS_AHOY = 'FROM smollm2:135m\nPARAMETER temperature 0\nSYSTEM """You are a pirate. Start every answer with "Ahoy!\""""\n'
 AHOY_PROMPT = "Hello"
 AHOY_ANSWER = "Ahoy"
+
+
+async def test_a_taken_name_keeps_the_name_dialog_open_with_the_problem(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        editor = await open_editor(pilot)
+        await replace_text(pilot, editor, "FROM smollm2:135m\nSYSTEM Squawk.\n")
+        await pilot.press("ctrl+s")
+        await answer_name(pilot, "smollm2:135m")
+        dialog = app.screen
+        assert isinstance(dialog, TextDialog)
+        assert "smollm2:135m is already a model name" in str(dialog.query_one(".error", Label).render())
+        await pilot.press("backspace", "backspace", "backspace", "backspace", "x")  # typing goes on in the dialog
+        assert dialog.query_one(Input).value == "smollm2:x"
+        assert "Squawk." in editor.area.text and editor.dirty
+
+
+@pytest.mark.parametrize("fault", ["read-only", "full"])
+async def test_saving_on_a_disk_that_cannot_be_written_keeps_the_modelfile(make_app: AppFactory, disk_home: Disk, fault: str) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        editor = await open_editor(pilot)
+        text = "FROM smollm2:135m\nSYSTEM You are a parrot.\n"
+        await replace_text(pilot, editor, text)
+        disk_home.read_only() if fault == "read-only" else disk_home.fill()
+        try:
+            await pilot.press("ctrl+s")
+            await answer_name(pilot, "parrot")
+            await wait_for(pilot, lambda: any(m.startswith("Not saved: cannot write") for m in notices(app)))
+            assert app.is_running and isinstance(app.screen, ModelfileEditor)
+            assert editor.area.text == text and editor.dirty
+            assert "Your Modelfile is still here" in notices(app)[-1]
+        finally:
+            disk_home.writable() if fault == "read-only" else disk_home.free()
+        await pilot.press("ctrl+s")
+        await answer_name(pilot, "parrot")
+        await wait_for(pilot, lambda: not editor.dirty)
+        assert PersonaStore(resolve_paths()).get("parrot") is not None

@@ -119,6 +119,7 @@ def bind(address: Address) -> socket.socket:
         raise CommandError(f"cannot listen on {address.host}: {error.strerror}") from None
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # answers are many small writes
     try:
         sock.bind(infos[0][4])
     except OSError as error:
@@ -143,13 +144,14 @@ class ConsoleTotals:
         self.tty = out.isatty()
 
     def line(self) -> str:
-        """`served 3 answers (10 requests) · 1,234 tokens · 12.3 J · 1.6 mg CO2e`."""
+        """`served 3 answers (10 requests) · 1,234 tokens · 12.3 J · 1.6 mg CO2e` (tokens: prompt and answer)."""
         from tui.meters import format_co2, format_joules
 
         totals = self.service.totals
         energy = totals.energy
+        answers = f"{energy.answers} answer{'s' if energy.answers != 1 else ''}"
         return (
-            f"served {energy.answers} answers ({totals.requests} requests) · {totals.tokens:,} tokens · "
+            f"served {answers} ({totals.requests} requests) · {totals.tokens:,} tokens · "
             f"{format_joules(energy.whirr_j)} · {format_co2(energy.co2_g)}"
         )
 

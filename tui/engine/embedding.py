@@ -23,6 +23,10 @@ OWN_POOLING_ARCHITECTURES = frozenset({"bert", "nomic-bert", "nomic-bert-moe", "
 """Encoder architectures whose GGUFs carry a pooling of their own (embedding models)."""
 
 
+class InputTooLong(EngineError):
+    """An input longer than the context, with truncation off."""
+
+
 @dataclass(frozen=True)
 class Embeddings:
     """Vectors for some inputs, in order, and how many tokens the inputs took."""
@@ -70,7 +74,7 @@ class Embedder:
             try:
                 rows, count = llm.embed(list(texts), truncate=truncate, return_count=True)
             except ValueError as error:  # an input over the context with truncate off
-                raise EngineError(f"the input does not fit in the context: {error}") from None
+                raise InputTooLong(f"the input does not fit in the context: {error}") from None
         if self.pooling == MEAN_POOLING_NOTE:
             rows = [[sum(column) / len(tokens) for column in zip(*tokens)] for tokens in rows]
         return Embeddings([normalized(v) if normalize else list(v) for v in rows], count)

@@ -266,7 +266,7 @@ class LibraryScreen(Screen[str | None]):
             model = row.name.split("/", 1)[1]
             verb, question = "Delete", f"Delete {model} on {entry.server}? Its files on that machine are deleted for good."
             job = partial(self._remove_remote, row.name)
-        elif entry is None or row.source == "built-in":
+        elif entry is None or (row.source == "built-in" and not entry.alias_of):
             what = "is not a model" if row.source != "built-in" else "is built in"
             self.notify(f"{row.name} {what}: it cannot be deleted.", severity="warning")
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
@@ -23,6 +24,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from tui.engine.base import ChatRequest
+from tui.files import write_problem
 from tui.modelfile.assist import (
     INSTRUCTION_HELP,
     Problem,
@@ -257,7 +259,10 @@ class ModelfileEditor(Screen[None]):
         name = self.source.name if self.source.kind == "persona" and not ask_name else None
         if name is None:
             default = self.source.name if self.source.kind == "persona" else ""
-            name = await self.app.push_screen_wait(TextDialog("Save as persona", "Persona name (NAME or NAME:TAG)", default, _name_problem))
+            models = {entry.name for entry in await asyncio.to_thread(self.whirr.library.list)}
+            name = await self.app.push_screen_wait(
+                TextDialog("Save as persona", "Persona name (NAME or NAME:TAG)", default, partial(_name_problem, models=models))
+            )
             if not name:
                 return False
             name = normalize_name(name)
@@ -271,6 +276,9 @@ class ModelfileEditor(Screen[None]):
             persona, base = await asyncio.to_thread(create_persona, name, prepared, self.whirr.library, self.whirr.personas)
         except (LookupError, PersonaError) as error:
             self.notify(f"Not saved: {str(error).strip(chr(39))}", severity="error", timeout=8)
+            return False
+        except OSError as error:  # a read-only or full disk: the Modelfile stays in the editor
+            self.notify(f"Not saved: {write_problem(error)}. Your Modelfile is still here.", severity="error", timeout=10)
             return False
         self.source, self.saved_text = Source("persona", persona.name), text
         self._show_title()
@@ -375,10 +383,11 @@ def _from_line(text: str) -> int:
     return next((i for i, line in enumerate(lines, 1) if line.strip().lower().startswith("from ")), 1)
 
 
-def _name_problem(text: str) -> str:
-    """What is wrong with a persona name, or ''."""
+def _name_problem(text: str, models: set[str]) -> str:
+    """What is wrong with a persona name (not a valid name, or a model's name), or ''; the
+    name dialog stays open showing it."""
     try:
-        normalize_name(text.strip())
+        name = normalize_name(text.strip())
     except PersonaError as error:
         return str(error)
-    return ""
+    return f"{name} is already a model name; choose another name" if name in models else ""

@@ -13,7 +13,7 @@ import math
 import re
 from typing import Any
 
-from tui.engine.options import OPTION_FIELDS, Options, option_type
+from tui.engine.options import OPTION_FIELDS, Options, ParameterError, check_option, option_type
 
 log = logging.getLogger("whirr.server")
 
@@ -105,24 +105,6 @@ def model_name(body: dict[str, Any]) -> str:
     return name
 
 
-# Options whose values must be at least this (Ollama rejects or misbehaves below).
-_MINIMUMS = {
-    "num_ctx": 1,
-    "num_batch": 1,
-    "num_thread": 0,
-    "num_predict": -2,
-    "num_keep": -1,
-    "top_k": 0,
-    "repeat_last_n": -1,
-    "temperature": 0.0,
-    "top_p": 0.0,
-    "min_p": 0.0,
-    "typical_p": 0.0,
-    "num_gpu": -1,
-    "main_gpu": 0,
-}
-
-
 def parse_options(raw: Any, base: Options) -> Options:
     """Ollama's `options` object on top of `base`, typed as Ollama's FromMap does (numbers for
     numbers, booleans, an array of strings for stop); unknown names are ignored with a log
@@ -138,11 +120,13 @@ def parse_options(raw: Any, base: Options) -> Options:
             continue
         if value is None:
             continue
-        changes[name] = _option_value(name, value)
+        changes[name] = typed_option(name, value)
     return base.updated(**changes)
 
 
-def _option_value(name: str, value: Any) -> Any:
+def typed_option(name: str, value: Any) -> Any:
+    """A JSON value for option `name`, typed as Ollama's FromMap does and checked against the
+    option's range (check_option); 400 otherwise."""
     kind = option_type(name)
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind is tuple:
@@ -153,14 +137,12 @@ def _option_value(name: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise bad_request(f'option "{name}" must be of type boolean', param="options")
         return value
-    if not number or not math.isfinite(value):
-        label = "integer" if kind is int else "float32"
-        raise bad_request(f'option "{name}" must be of type {label}', param="options")
-    typed = int(value) if kind is int else float(value)
-    low = _MINIMUMS.get(name)
-    if low is not None and typed < low:
-        raise bad_request(f'option "{name}" must be at least {low}, got {value}', param="options")
-    return typed
+    if not number:
+        raise bad_request(f'option "{name}" must be of type {"integer" if kind is int else "float32"}', param="options")
+    try:
+        return check_option(name, float(value) if kind is float or not math.isfinite(value) else int(value))
+    except ParameterError as error:
+        raise bad_request(f"invalid option: {error}", param="options") from None
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")

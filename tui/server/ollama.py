@@ -274,8 +274,9 @@ class OllamaRoutes:
                 return error_response(500, stats.error)
             return JSONResponse(last(served, text))
         first, rest = await answer_stream(request, job)
+        if isinstance(first, Served):
+            note_served(request, first)  # ended before any text: cancelled, or an error
         if isinstance(first, Served) and first.done.stats.finish_reason == "error":
-            note_served(request, first)
             await rest.aclose()
             return error_response(500, first.done.stats.error)
 

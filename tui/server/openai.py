@@ -21,7 +21,7 @@ from tui.engine.base import ChatMessage, ChatRequest, EngineError, Stats, TokenE
 from tui.engine.embedding import shortened
 from tui.engine.grammar import grammar_for_format
 from tui.engine.options import Options
-from tui.server.inputs import ApiError, bad_request, get, parse_keep_alive, read_json
+from tui.server.inputs import ApiError, bad_request, get, parse_keep_alive, read_json, typed_option
 from tui.server.replies import answer_stream, energy_fields, note, note_served, whole_answer
 from tui.server.service import Job, Served, Service
 
@@ -77,21 +77,16 @@ def content_text(content: Any, index: int) -> str:
 
 
 def sampling_options(body: dict[str, Any], base: Options) -> Options:
-    """OpenAI's sampling fields as Ollama options over `base`."""
+    """OpenAI's sampling fields as Ollama options over `base`, each checked as an option is."""
     changes: dict[str, Any] = {}
     for field, option in (("temperature", "temperature"), ("top_p", "top_p"), ("frequency_penalty", "frequency_penalty"),
-                          ("presence_penalty", "presence_penalty")):
+                          ("presence_penalty", "presence_penalty"), ("seed", "seed"), ("max_tokens", "num_predict"),
+                          ("max_completion_tokens", "num_predict")):
         value = get(body, field, (int, float))
         if value is not None:
-            changes[option] = float(value)
-    seed = get(body, "seed", int)
-    if seed is not None:
-        changes["seed"] = seed
-    limit = get(body, "max_completion_tokens", int) or get(body, "max_tokens", int)
-    if limit is not None:
-        if limit < 1:
-            raise bad_request("max_tokens must be at least 1", param="max_tokens")
-        changes["num_predict"] = limit
+            changes[option] = typed_option(option, value)
+    if changes.get("num_predict", 1) < 1:
+        raise bad_request("max_tokens must be at least 1", param="max_tokens")
     stop = body.get("stop")
     if isinstance(stop, str):
         changes["stop"] = (stop,)
@@ -99,10 +94,7 @@ def sampling_options(body: dict[str, Any], base: Options) -> Options:
         changes["stop"] = tuple(stop)
     elif stop is not None:
         raise bad_request("stop must be a string or an array of strings", param="stop")
-    if changes.get("temperature", 0.0) < 0:
-        raise bad_request("temperature must be at least 0", param="temperature")
-    n = get(body, "n", int, 1)
-    if n != 1:
+    if get(body, "n", int, 1) != 1:
         raise bad_request("only n=1 is supported", param="n")
     return base.updated(**changes)
 
@@ -241,8 +233,9 @@ class OpenAIRoutes:
             return JSONResponse(whole(served, text))
         include_usage = bool((get(body, "stream_options", dict, {}) or {}).get("include_usage"))
         first, rest = await answer_stream(request, job)
+        if isinstance(first, Served):
+            note_served(request, first)  # ended before any text: cancelled, or an error
         if isinstance(first, Served) and first.done.stats.finish_reason == "error":
-            note_served(request, first)
             await rest.aclose()
             raise ApiError(500, first.done.stats.error)
 

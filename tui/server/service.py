@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tui.engine.base import ChatEvent, ChatRequest, DoneEvent, EngineError, Stats
-from tui.engine.embedding import Embedders, Embeddings
+from tui.engine.base import ChatRequest, DoneEvent, EngineError, Stats, StatusEvent, TokenEvent
+from tui.engine.embedding import Embedders, Embeddings, InputTooLong
 from tui.engine.manager import EngineManager
 from tui.engine.options import Options
 from tui.meters.answer import AnswerEnergy, EnergyTotals
@@ -104,7 +104,7 @@ class Job:
     """One answer under way: its events, and `cancel()` to stop it (a client went away)."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[ChatEvent | Served] = asyncio.Queue()
+        self.queue: asyncio.Queue[StatusEvent | TokenEvent | Served] = asyncio.Queue()
         self.cancelled = False
         self._stream: Any = None
 
@@ -120,12 +120,10 @@ class Job:
         if self._stream is not None:
             self._stream.cancel()
 
-    async def events(self) -> AsyncIterator[ChatEvent | Served]:
-        """Status and token events as they come, then one Served (instead of the DoneEvent)."""
+    async def events(self) -> AsyncIterator[StatusEvent | TokenEvent | Served]:
+        """Status and token events as they come, then one Served (in place of the DoneEvent)."""
         while True:
             item = await self.queue.get()
-            if isinstance(item, DoneEvent):
-                continue
             yield item
             if isinstance(item, Served):
                 return
@@ -198,9 +196,9 @@ class Service:
         return job
 
     async def _run(self, job: Job, target: RunTarget, request: ChatRequest, keep_alive: float | None) -> None:
-        engine = self.manager.engine_for_target(target)
         served: Served | None = None
         try:
+            engine = self.manager.engine_for_target(target)
             async with self._turn(engine):
                 if job.cancelled:
                     served = Served(DoneEvent("", Stats(finish_reason="cancelled")), None, target.name)
@@ -307,8 +305,10 @@ class Service:
         embedder = self.embedders.get(entry.path, entry.name, context)
         try:
             return await asyncio.to_thread(embedder.embed, texts, options, truncate, normalize)
+        except InputTooLong as error:
+            raise ApiError(400, str(error), param="input") from None
         except EngineError as error:
-            raise ApiError(400 if "context" in str(error) else 500, str(error)) from None
+            raise ApiError(500, str(error)) from None
 
     def pooling_of(self, entry: ModelEntry) -> str:
         """How /api/embed makes one vector of this model's token vectors (without loading it:

@@ -79,7 +79,7 @@ def facts_table(row: ModelRow) -> Table:
         add("Memory", Text.assemble(parts_text, "\n", verdict))
     if entry is not None and entry.defaults is not None:  # its FROM is the model file, shown above
         layers = Modelfile([c for c in entry.defaults.commands if c.name != "model"])
-        add("Ollama defaults", write(layers).rstrip())
+        add("Defaults", write(layers).rstrip())  # an Ollama model's layers, the starter's parameter
     return table
 
 
