@@ -44,3 +44,9 @@ def test_help_and_list_do_not_import_llama_or_textual(tmp_path) -> None:
     modules = _modules_after(code)
     assert "tui.commands.models" in modules
     assert not {"llama_cpp", "textual", "starlette", "uvicorn"} & modules
+
+
+def test_the_app_and_its_engines_do_not_import_llama() -> None:
+    modules = _modules_after("import tui.app\nimport tui.engine.manager\nimport tui.commands.ps")
+    assert "tui.engine.runner.client" in modules
+    assert "llama_cpp" not in modules

@@ -28,9 +28,10 @@ from tui.screens.chat import ChatScreen
 from tui.screens.library import LibraryScreen
 from tui.screens.modelfile_editor import ModelfileEditor
 from tui.store.db import Database, DatabaseError
+from tui.terminal import read_alt_digits_as_alt
 from tui.themes import DEFAULT_THEME, load_themes
 from tui.actions import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
-from tui.widgets.keys import binding
+from tui.widgets.keys import binding, key_problem
 from tui.widgets.markdown import markdown_styles
 
 
@@ -75,6 +76,7 @@ class WhirrApp(App[None]):
         `sampler` to the machine's own, started after the first frame. A sampler passed in is
         left to its owner to start and stop (a test records readings into it)."""
         super().__init__()
+        read_alt_digits_as_alt()  # Alt+1..9 jump to tabs over SSH and tmux too
         self.paths = paths or resolve_paths()
         self.config, self.startup_warnings = load_config(self.paths)
         self.library = Library.from_config(self.paths, self.config)
@@ -108,8 +110,11 @@ class WhirrApp(App[None]):
     def _apply_keymap(self, keys: dict[str, str]) -> None:
         unknown = unknown_key_ids(keys)
         if unknown:
-            self.startup_warnings.append(f"[keys] ignores unknown binding ids: {', '.join(unknown)}")
-        self.set_keymap({k: v for k, v in keys.items() if k not in unknown})
+            self.startup_warnings.append(f"[keys] ignores unknown binding ids: {', '.join(unknown)} (F1 lists the ids)")
+        invalid = {k: key_problem(v) for k, v in keys.items() if k not in unknown and key_problem(v)}
+        for binding_id, problem in invalid.items():
+            self.startup_warnings.append(f"[keys] \"{binding_id}\" ignored: {problem}")
+        self.set_keymap({k: v for k, v in keys.items() if k not in unknown and k not in invalid})
 
     def _open_database(self) -> Database:
         try:
@@ -172,12 +177,14 @@ class WhirrApp(App[None]):
 
     @property
     def engines(self) -> EngineSource:
-        """The engine source; the first use (from a worker thread) imports llama.cpp."""
+        """The engine source: runner processes, one per loaded local model (llama.cpp is never
+        imported in the app's own process)."""
         with self._engines_lock:
             if self._engines is None:
+                from tui.engine.keepalive import parse_keep_alive
                 from tui.engine.manager import EngineManager
 
-                self._engines = EngineManager(self.library, self.personas)
+                self._engines = EngineManager(self.library, self.personas, parse_keep_alive(self.config.keep_alive))
             return self._engines
 
     def persona_target(self, model: str) -> RunTarget | None:

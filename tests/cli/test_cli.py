@@ -185,16 +185,18 @@ def test_interactive_chat_keeps_history_and_slash_commands(terminal, greedy) -> 
 
 
 def test_bench_measures_every_path_as_json(run_whirr) -> None:
-    result = run_whirr("bench", "--tokens", "12", "--rounds", "1", "--json",
-                       "--paths", "whirr,whirr-thread,raw-generate,chat-completion-stream")
+    paths = ["runner", "whirr", "whirr-thread", "raw-generate", "chat-completion-stream"]
+    result = run_whirr("bench", "--tokens", "12", "--rounds", "1", "--json", "--pipe", "2000", "--paths", ",".join(paths))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     results = {r["path"]: r for r in report["results"]}
-    assert set(results) == {"whirr", "whirr-thread", "raw-generate", "chat-completion-stream"}
-    for path in ("whirr", "whirr-thread", "raw-generate"):
+    assert set(results) == set(paths)
+    for path in ("runner", "whirr", "whirr-thread", "raw-generate"):
         assert results[path]["tokens"] == 12 and results[path]["rate"] > 0 and results[path]["ttft_ms"] > 0
         assert results[path]["joules_per_token"] > 0 and "estimated" in results[path]["energy_method"]
-    assert {"whirr_vs_raw_rate", "whirr_ttft_minus_raw_ms", "whirr_thread_vs_raw_rate"} <= set(report["summary"])
+    assert {"runner_vs_whirr_rate", "runner_ttft_minus_whirr_ms", "whirr_vs_raw_generate_rate",
+            "whirr_ttft_minus_raw_generate_ms", "whirr_thread_vs_raw_generate_rate"} <= set(report["summary"])
+    assert report["summary"]["pipe_synthetic_tokens_per_s"] > 0
 
 
 def test_bench_spreads_merged_tokens_evenly() -> None:

@@ -152,3 +152,18 @@ def test_unknown_names_suggest_only_close_ones(run_whirr, stores) -> None:
     assert other.returncode == 1 and "not found" in other.stderr and "did you mean" not in other.stderr
     prefix = run_whirr("rm", "tinypi")
     assert "'tinypirate:latest'?)" in prefix.stderr
+
+
+def test_a_persona_whose_model_was_removed_is_listed_as_unusable(run_whirr, place_starter, tmp_path: Path) -> None:  # noqa: ANN001
+    model = resolve_paths().models_dir / "Tiny-Model.Q4_1.gguf"
+    place_starter(model)
+    (tmp_path / "Modelfile").write_text("FROM tiny-model:q4_1\nSYSTEM Arr.\n")
+    assert run_whirr("create", "pirate", "-f", str(tmp_path / "Modelfile")).returncode == 0
+    (tmp_path / "Captain").write_text("FROM pirate\nSYSTEM Captain.\n")
+    assert run_whirr("create", "captain", "-f", str(tmp_path / "Captain")).returncode == 0
+    assert "unusable" not in run_whirr("list").stdout
+    model.unlink()
+    listing = run_whirr("list").stdout
+    for name in ("pirate:latest", "captain:latest"):
+        line = next(line for line in listing.splitlines() if line.startswith(name))
+        assert "unusable: " in line and "tiny-model:q4_1" in line, line

@@ -109,5 +109,5 @@ def test_every_binding_has_a_unique_id_and_a_description() -> None:
 
 
 def test_key_text_reads_like_a_manual() -> None:
-    assert key_text("ctrl+pagedown,ctrl+tab") == "Ctrl+PageDown / Ctrl+Tab"
-    assert key_text("f1,question_mark") == "F1 / ?"
+    assert key_text("ctrl+pagedown,ctrl+tab") == "Ctrl+PageDown\nCtrl+Tab"
+    assert key_text("f1,question_mark") == "F1\n?"

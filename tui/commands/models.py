@@ -63,13 +63,18 @@ def list_command(args: argparse.Namespace) -> int:
     import hashlib
 
     from tui.modelfile import write
+    from tui.modelfile.personas import persona_problem
 
     context = load_context()
     library = context.library
     rows = [("NAME", "ID", "SIZE", "SOURCE", "MODIFIED")]
     for persona in context.personas.list():
         digest = hashlib.sha256(write(persona.modelfile).encode()).hexdigest()[:12]
-        rows.append((persona.name, digest, "-", f"persona of {persona.base}", human_age(persona.created)))
+        modified = human_age(persona.created)
+        problem = persona_problem(persona.name, library, context.personas)
+        if problem:
+            modified += f"   unusable: {problem}"
+        rows.append((persona.name, digest, "-", f"persona of {persona.base}", modified))
     for entry in library.list():
         modified = human_age(entry.modified)
         if entry.problem:

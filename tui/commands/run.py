@@ -18,7 +18,7 @@ from tui.commands.common import (
 
 if TYPE_CHECKING:
     from tui.engine.base import DoneEvent, ChatMessage, Stats
-    from tui.engine.llama import LlamaEngine
+    from tui.engine.runner.client import RunnerEngine
     from tui.engine.options import Options
     from tui.meters import AnswerEnergy, EnergyMeter
     from tui.modelfile.personas import RunTarget
@@ -38,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch", metavar="FILE", help="answer each prompt in FILE (lines, or JSONL with a 'prompt' field)")
     parser.add_argument("--output", metavar="FILE", help="with --batch: write the JSONL answers here instead of stdout")
     parser.add_argument("--force", action="store_true", help="load the model even if it does not seem to fit in memory")
+    parser.add_argument("--keepalive", metavar="DURATION",
+                        help="how long the model stays loaded after an answer (5m, 1h, 90s or seconds; "
+                        "0 unloads at once, negative keeps it; default: config keep_alive, 5m)")
     add_option_flags(parser)
     parser.set_defaults(func=run_command, trailing_words="prompt")
 
@@ -55,7 +58,7 @@ class Chat:
     """One conversation with a loaded model: its history, system prompt and options."""
 
     target: "RunTarget"
-    engine: "LlamaEngine"
+    engine: "RunnerEngine"
     options: "Options"
     system: str
     meter: "EnergyMeter | None" = None
@@ -71,7 +74,7 @@ class Chat:
 
         measurement = self.meter.start() if self.meter is not None else None
         request = ChatRequest(self.messages_for(prompt), self.options, template=self.target.template)
-        done = answer(self.engine, request, on_text)
+        done = answer(self.engine, request, on_text, show_loading)
         energy = measurement.finish(done.stats.eval_count) if measurement is not None else None
         if done.stats.finish_reason != "error":
             self.history += [ChatMessage("user", prompt), ChatMessage("assistant", done.text)]
@@ -80,6 +83,7 @@ class Chat:
 
 def run_command(args: argparse.Namespace) -> int:
     """Entry point of `whirr run`."""
+    from tui.engine.keepalive import parse_keep_alive
     from tui.logs import setup_logging
     from tui.models.fit import DoesNotFit
 
@@ -90,6 +94,10 @@ def run_command(args: argparse.Namespace) -> int:
     target = resolve_usable(context, args.model or context.config.default_model)
     system = next(s for s in (args.system, target.system, context.config.system) if s is not None)
     entry = target.entry
+    try:
+        keep_alive = parse_keep_alive(args.keepalive if args.keepalive is not None else context.config.keep_alive)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     if entry.server:
         from tui.engine.remote import remote_engine
         from tui.servers import split_remote
@@ -98,9 +106,11 @@ def run_command(args: argparse.Namespace) -> int:
         assert on_server is not None
         engine = remote_engine(*on_server)
     else:
-        from tui.engine.llama import LlamaEngine
+        from tui.engine.runner.client import RunnerEngine
+        from tui.engine.runner.registry import registry_dir
 
-        engine = LlamaEngine(entry.path, target.name, adapter=target.adapter, info=entry.info, file_size=entry.size)
+        engine = RunnerEngine(entry.path, target.name, adapter=target.adapter, info=entry.info, file_size=entry.size,
+                              model_id=entry.id, registry=registry_dir(context.paths), keep_alive=keep_alive)
     engine.force = args.force
     chat = Chat(target, engine, options_from_flags(args, target.options(context.config.options)), system)
     try:
@@ -136,6 +146,14 @@ def write_text(text: str) -> None:
     """Print answer text as it arrives."""
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def show_loading(percent: int | None) -> None:
+    """Show how far the model's load got on a terminal's stderr (None: clear the line)."""
+    if not sys.stderr.isatty():
+        return
+    sys.stderr.write("\r\x1b[K" if percent is None else f"\rloading model {percent}%")
+    sys.stderr.flush()
 
 
 def one_shot(chat: Chat, prompt: str, verbose: bool) -> int:

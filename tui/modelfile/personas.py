@@ -229,6 +229,16 @@ def resolve_usable(name: str, library: Library, personas: PersonaStore) -> RunTa
     return target
 
 
+def persona_problem(name: str, library: Library, personas: PersonaStore) -> str:
+    """Why persona `name` cannot run now ('' when it can): its FROM chain ends at no model (the
+    model was removed) or at a file that cannot be used. Listings mark such personas unusable."""
+    try:
+        resolve_usable(name, library, personas)
+    except (ModelNotFound, PersonaError) as error:
+        return str(error)
+    return ""
+
+
 def check_template(template: str | None) -> None:
     """Refuse a TEMPLATE that cannot render (a Go construct outside the subset, bad Jinja)."""
     problem = template_problem(template) if template is not None else ""

@@ -153,7 +153,7 @@ class Service:
         self.meter = meter
         self.library = CachedLibrary.from_config(paths, config)
         self.personas = PersonaStore(paths)
-        self.manager = EngineManager(self.library, self.personas)
+        self.manager = EngineManager(self.library, self.personas, keep_alive=-1)  # the service times unloads
         self.embedders = Embedders()
         self.totals = Totals()
         self.listeners: list[Callable[[Served], None]] = []
