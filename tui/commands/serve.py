@@ -146,7 +146,7 @@ class ConsoleTotals:
 
     def line(self) -> str:
         """`served 3 answers (10 requests) · 1,234 tokens · 12.3 J · 1.6 mg CO2e` (tokens: prompt and answer)."""
-        from tui.meters import format_co2, format_joules
+        from tui.format import format_co2, format_joules
 
         totals = self.service.totals
         energy = totals.energy
@@ -181,7 +181,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from tui.commands.run import start_meter
+    from tui.commands.chat import start_meter
     from tui.logs import setup_logging
     from tui.server.app import create_app
     from tui.server.service import Service
