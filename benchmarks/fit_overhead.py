@@ -19,8 +19,8 @@ import sys
 _CHILD = """
 import json, sys
 import psutil
-from tui.engine.llama_runtime import context_size, load_llama
-from tui.engine.options import Options
+from tui.engine.llama_runtime import load_llama
+from tui.engine.options import Options, context_size
 from tui.models.library import starter_model_path
 
 n_ctx = int(sys.argv[1])

@@ -6,8 +6,9 @@ across two models, and llama-cpp-python's own server side by side (when its extr
     .venv/bin/python benchmarks/serve.py --tokens 200 --rounds 5 --duration 300   # the issue's floors
 
 rate     Eval rate (tokens/s, from the final chunk's eval_count/eval_duration) and time to first
-         token (client side, request sent to first token read) through /api/chat, against
-         `whirr run --verbose` on the same prompt and options, rounds interleaved.
+         token (client side, request sent to first token read; the model already loaded) through
+         /api/chat, against `whirr run --verbose` on the same prompt and options (its time to
+         first token less its load duration), rounds interleaved.
 tags     /api/tags p50/p99 over --requests calls with --models models in the library.
 load     --clients clients streaming /api/chat at once across two models for --duration
          seconds: errors, incomplete answers, and the server's RSS sampled every second.
@@ -91,9 +92,9 @@ def options(args: argparse.Namespace) -> dict:
     return {"temperature": 0, "seed": 1, "num_predict": args.tokens, "num_ctx": 2048, "num_thread": args.threads}
 
 
-def api_chat(url: str, model: str, opts: dict) -> tuple[float, float, int, bool]:
+def api_chat(url: str, model: str, opts: dict, prompt: str = PROMPT) -> tuple[float, float, int, bool]:
     """(eval rate, client TTFT seconds, tokens, complete) of one streamed /api/chat."""
-    body = {"model": model, "messages": [{"role": "user", "content": PROMPT}], "options": opts}
+    body = {"model": model, "messages": [{"role": "user", "content": prompt}], "options": opts}
     sent = time.perf_counter()
     first = None
     final: dict = {}
@@ -110,17 +111,21 @@ def api_chat(url: str, model: str, opts: dict) -> tuple[float, float, int, bool]
     return rate, first or 0.0, final.get("eval_count", 0), bool(final.get("done"))
 
 
-def whirr_run(home: Path, model: str, args: argparse.Namespace) -> tuple[float, float]:
-    """(eval rate, TTFT seconds) that `whirr run --verbose` reports."""
+def seconds(text: str, label: str) -> float:
+    """A duration `whirr run --verbose` printed (1.2s, 12.3ms, 120µs)."""
+    found = re.search(label + r":\s+([\d.]+)(ms|s|µs)", text)
+    return float(found.group(1)) * {"s": 1.0, "ms": 1e-3, "µs": 1e-6}[found.group(2)]
+
+
+def whirr_run(home: Path, model: str, args: argparse.Namespace, prompt: str = PROMPT) -> tuple[float, float]:
+    """(eval rate, TTFT seconds without the model's load) that `whirr run --verbose` reports."""
     result = subprocess.run(
-        [sys.executable, "-m", "tui", "run", model, PROMPT, "--verbose", "--temperature", "0", "--seed", "1",
+        [sys.executable, "-m", "tui", "run", model, prompt, "--verbose", "--temperature", "0", "--seed", "1",
          "--num-predict", str(args.tokens), "--num-ctx", "2048", "--threads", str(args.threads)],
         env=environment(home), capture_output=True, text=True, timeout=600,
     )
     rate = float(re.search(r"eval rate:\s+([\d.]+)", result.stderr.split("prompt eval rate")[-1]).group(1))
-    ttft = re.search(r"time to first token:\s+([\d.]+)(ms|s|µs)", result.stderr)
-    scale = {"s": 1.0, "ms": 1e-3, "µs": 1e-6}[ttft.group(2)]
-    return rate, float(ttft.group(1)) * scale
+    return rate, seconds(result.stderr, "time to first token") - seconds(result.stderr, "load duration")
 
 
 def bench_rate(args: argparse.Namespace, home: Path) -> dict:
@@ -128,11 +133,14 @@ def bench_rate(args: argparse.Namespace, home: Path) -> dict:
     try:
         api_chat(server.url, args.model, options(args))  # load
         api_rates, api_ttft, run_rates, run_ttft = [], [], [], []
-        for _ in range(args.rounds):
-            rate, ttft, _tokens, _ok = api_chat(server.url, args.model, options(args))
+        for round_ in range(args.rounds):
+            # A new opening word each round: the server's KV cache keeps only the chat
+            # template's shared prefix, as it would for a new conversation.
+            prompt = f"Round {round_ + 1}: {PROMPT}"
+            rate, ttft, _tokens, _ok = api_chat(server.url, args.model, options(args), prompt)
             api_rates.append(rate)
             api_ttft.append(ttft)
-            rate, ttft = whirr_run(home, args.model, args)
+            rate, ttft = whirr_run(home, args.model, args, prompt)
             run_rates.append(rate)
             run_ttft.append(ttft)
     finally:
@@ -187,15 +195,20 @@ def bench_load(args: argparse.Namespace, home: Path) -> dict:
     stop = time.monotonic() + args.duration
     opts = {**options(args), "num_predict": min(args.tokens, 32)}
 
+    timings: dict[str, list[tuple[float, float]]] = {m: [] for m in models}
+
     def client(index: int) -> None:
+        model = models[index % 2]
         while time.monotonic() < stop:
+            sent = time.monotonic()
             try:
-                _rate, _ttft, _tokens, complete = api_chat(server.url, models[index % 2], opts)
+                _rate, _ttft, _tokens, complete = api_chat(server.url, model, opts)
                 key = "answers" if complete else "incomplete"
             except httpx.HTTPError:
                 key = "errors"
             with lock:
                 counts[key] += 1
+                timings[model].append((sent, time.monotonic()))
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
     for thread in threads:
@@ -205,10 +218,15 @@ def bench_load(args: argparse.Namespace, home: Path) -> dict:
         time.sleep(1)
     server.stop()
     warm = rss[len(rss) // 4:] or rss
+    # Arrival order: among one model's requests, one sent later never finishes first.
+    out_of_order = sum(
+        1 for pairs in timings.values() for (s1, d1), (s2, d2) in zip(sorted(pairs), sorted(pairs)[1:]) if d2 < d1 and s2 > s1 + 0.01
+    )
+    counts["out_of_order"] = out_of_order
     result = {**counts, "rss_start_mb": rss[0] / 1e6, "rss_after_warmup_mb": warm[0] / 1e6, "rss_end_mb": rss[-1] / 1e6,
               "rss_max_mb": max(rss) / 1e6}
     print(f"load   {args.clients} clients x 2 models, {args.duration:.0f} s: {counts['answers']} answers, {counts['errors']} errors, "
-          f"{counts['incomplete']} incomplete; RSS {result['rss_after_warmup_mb']:.0f} MB after warm-up -> {result['rss_end_mb']:.0f} MB "
+          f"{counts['incomplete']} incomplete, {out_of_order} out of arrival order; RSS {result['rss_after_warmup_mb']:.0f} MB after warm-up -> {result['rss_end_mb']:.0f} MB "
           f"(max {result['rss_max_mb']:.0f} MB)")
     return result
 

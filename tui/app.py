@@ -12,26 +12,27 @@ import threading
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.theme import Theme
 
+from tui.actions import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
+from tui.bindings import binding, key_problem
 from tui.config import load_config, save_config
+from tui.markdown import markdown_styles
 from tui.meters import EnergyMeter, Probe, Sampler
-from tui.modelfile.personas import PersonaStore, RunTarget, resolve_target
 from tui.models.download import DownloadManager
 from tui.models.library import Library
+from tui.models.personas import PersonaStore, RunTarget, resolve_target
 from tui.paths import Paths, resolve_paths
 from tui.screens.chat import ChatScreen
 from tui.screens.library import LibraryScreen
 from tui.screens.modelfile_editor import ModelfileEditor
+from tui.services import EngineSource
 from tui.store.db import Database, DatabaseError
+from tui.terminal import read_alt_digits_as_alt
 from tui.themes import DEFAULT_THEME, load_themes
-from tui.actions import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
-from tui.widgets.keys import binding
-from tui.widgets.markdown import markdown_styles
 
 
 def _settle_garbage_collector() -> None:
@@ -45,24 +46,12 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
-class EngineSource(Protocol):
-    """Hands out the engine for a model name (EngineManager, or SyntheticEngines in tests)."""
-
-    def engine_for(self, model_name: str) -> Any:
-        """The engine for `model_name`; raises LookupError or EngineError when it cannot be used."""
-        ...
-
-    def engine_for_target(self, target: RunTarget) -> Any:
-        """The engine for a resolved RunTarget (its file and adapter)."""
-        ...
-
-
 SCREEN_ACTIONS = {ChatScreen: CHAT_ACTIONS, LibraryScreen: LIBRARY_ACTIONS, ModelfileEditor: EDITOR_ACTIONS}
 """The actions the command palette offers on each screen."""
 
 
 class WhirrApp(App[None]):
-    """Tabs of chat sessions with local models."""
+    """Tabs of chat sessions with local models; also the `Services` its screens are handed."""
 
     CSS_PATH = "app.tcss"
     TITLE = "whirr"
@@ -75,6 +64,7 @@ class WhirrApp(App[None]):
         `sampler` to the machine's own, started after the first frame. A sampler passed in is
         left to its owner to start and stop (a test records readings into it)."""
         super().__init__()
+        read_alt_digits_as_alt()  # Alt+1..9 jump to tabs over SSH and tmux too
         self.paths = paths or resolve_paths()
         self.config, self.startup_warnings = load_config(self.paths)
         self.library = Library.from_config(self.paths, self.config)
@@ -87,6 +77,8 @@ class WhirrApp(App[None]):
         self._rich_theme_pushed = False
         self._apply_themes()
         self._apply_keymap(self.config.keys)
+        self.unsaved_since_start = False
+        self._save_failing = False
         self.db = self._open_database()
         self.downloads = DownloadManager(self.paths)
 
@@ -106,18 +98,46 @@ class WhirrApp(App[None]):
     def _apply_keymap(self, keys: dict[str, str]) -> None:
         unknown = unknown_key_ids(keys)
         if unknown:
-            self.startup_warnings.append(f"[keys] ignores unknown binding ids: {', '.join(unknown)}")
-        self.set_keymap({k: v for k, v in keys.items() if k not in unknown})
+            self.startup_warnings.append(f"[keys] ignores unknown binding ids: {', '.join(unknown)} (F1 lists the ids)")
+        invalid = {k: key_problem(v) for k, v in keys.items() if k not in unknown and key_problem(v)}
+        for binding_id, problem in invalid.items():
+            self.startup_warnings.append(f"[keys] \"{binding_id}\" ignored: {problem}")
+        self.set_keymap({k: v for k, v in keys.items() if k not in unknown and k not in invalid})
 
     def _open_database(self) -> Database:
         try:
             return Database.open(self.paths.database_file)
         except DatabaseError as error:
-            self.startup_warnings.append(f"{error} — the file was left untouched; chats in this run are not saved")
+            hint = " (`whirr doctor` can repair it)" if "damaged" in str(error) else ""
+            self.startup_warnings.append(f"{error} — the file was left untouched{hint}; chats in this run are not saved")
+            self.unsaved_since_start = True
             return Database.open(":memory:")
 
+    # -- is the chat being saved? ----------------------------------------------------------------
+
+    @property
+    def chats_unsaved(self) -> bool:
+        """True while chats are not being saved: the database could not be opened (chats live
+        in memory until quit), or its last write failed (a full disk). The status line says so."""
+        return self.unsaved_since_start or self._save_failing
+
+    def saving_result(self, error: Exception | None) -> None:
+        """Every chat write reports here: the first failure is said once (not once a second
+        while an answer streams), and so is the first success after failures."""
+        failing = error is not None
+        if failing == self._save_failing:
+            return
+        self._save_failing = failing
+        if failing:
+            self.notify(f"Chats are not being saved: {error}. What is on screen is kept; saving resumes when it can.", severity="error", timeout=12)
+        else:
+            self.notify("Chats are being saved again.")
+        for screen in self.screen_stack:
+            if isinstance(screen, ChatScreen):
+                screen.refresh_status()
+
     def get_default_screen(self) -> Screen:
-        return ChatScreen()
+        return ChatScreen(self)
 
     def on_mount(self) -> None:
         self.call_after_refresh(_settle_garbage_collector)
@@ -145,12 +165,14 @@ class WhirrApp(App[None]):
 
     @property
     def engines(self) -> EngineSource:
-        """The engine source; the first use (from a worker thread) imports llama.cpp."""
+        """The engine source: runner processes, one per loaded local model (llama.cpp is never
+        imported in the app's own process)."""
         with self._engines_lock:
             if self._engines is None:
+                from tui.engine.keepalive import parse_keep_alive
                 from tui.engine.manager import EngineManager
 
-                self._engines = EngineManager(self.library, self.personas)
+                self._engines = EngineManager(self.library, self.personas, parse_keep_alive(self.config.keep_alive))
             return self._engines
 
     def persona_target(self, model: str) -> RunTarget | None:

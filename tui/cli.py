@@ -13,7 +13,7 @@ import sys
 
 from tui import __version__
 
-COMMAND_MODULES = ("app", "run", "models", "personas", "bench", "modelfile", "sessions", "pull", "serve")
+COMMAND_MODULES = ("app", "run", "ps", "models", "personas", "bench", "modelfile", "sessions", "pull", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, get_args, get_type_hints
 
 import msgspec
 
+from tui.engine.keepalive import DEFAULT_KEEP_ALIVE, parse_keep_alive
 from tui.engine.options import Options, ParameterError, check_option, option_note
 from tui.files import move_aside, write_atomically
 from tui.validation import located
@@ -55,6 +56,7 @@ class Config:
     ollama_models: str = ""  # Ollama's store; empty: $OLLAMA_MODELS or ~/.ollama/models
     lmstudio_models: str = ""  # LM Studio's models; empty: $LMSTUDIO_MODELS or ~/.lmstudio/models
     hf_cache: str = ""  # the Hugging Face hub cache; empty: $HF_HUB_CACHE or $HF_HOME/hub
+    keep_alive: str | float = DEFAULT_KEEP_ALIVE  # how long a model stays loaded after its last answer (Ollama's meaning)
     options: Options = field(default_factory=Options)
     energy: EnergySettings = field(default_factory=EnergySettings)
     keys: dict[str, str] = field(default_factory=dict)
@@ -98,6 +100,11 @@ def config_from_dict(data: dict[str, Any]) -> tuple[Config, list[str]]:
         note = option_note(name, value)
         if note:
             problems.append(f"options.{name}: {note}")
+    try:
+        parse_keep_alive(config.keep_alive)
+    except ValueError as error:
+        problems.append(f"keep_alive: {error}; using the default")
+        config.keep_alive = DEFAULT_KEEP_ALIVE
     return config, problems
 
 

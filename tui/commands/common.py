@@ -13,12 +13,12 @@ from tui.config import Config, load_config
 from tui.engine.options import Options
 from tui.paths import Paths, resolve_paths
 
-from tui.engine.base import ChatEvent, DoneEvent, EventSink, TokenEvent
+from tui.engine.base import ChatEvent, DoneEvent, EventSink, StatusEvent, TokenEvent
 
 if TYPE_CHECKING:
     from tui.engine.base import ChatRequest
-    from tui.engine.llama import LlamaEngine
-    from tui.modelfile.personas import PersonaStore, RunTarget
+    from tui.engine.runner.client import RunnerEngine
+    from tui.models.personas import PersonaStore, RunTarget
     from tui.models.library import Library
 
 
@@ -39,7 +39,7 @@ class Context:
     @property
     def personas(self) -> "PersonaStore":
         """The stored personas."""
-        from tui.modelfile.personas import PersonaStore
+        from tui.models.personas import PersonaStore
 
         return PersonaStore(self.paths)
 
@@ -60,7 +60,7 @@ class CommandError(Exception):
 def resolve_usable(context: Context, name: str) -> "RunTarget":
     """What `name` (persona, model or GGUF path) runs, or CommandError with suggestions / the
     file's problem."""
-    from tui.modelfile.personas import PersonaError, resolve_usable as resolve
+    from tui.models.personas import PersonaError, resolve_usable as resolve
     from tui.models.library import ModelNotFound
 
     try:
@@ -111,28 +111,49 @@ def options_from_flags(args: argparse.Namespace, base: Options) -> Options:
 
 
 class _PrintingSink(EventSink):
-    """Receives one answer's events on the calling thread and passes text on as it comes."""
+    """Receives one answer's events and passes text on as it comes, and load progress."""
 
-    def __init__(self, on_text: Callable[[str], None]) -> None:
+    def __init__(self, on_text: Callable[[str], None], on_loading: Callable[[int | None], None] | None) -> None:
         super().__init__()
         self.on_text = on_text
+        self.on_loading = on_loading
+        self.loading = False
         self.done: DoneEvent | None = None
 
     def put(self, event: ChatEvent) -> None:
         if isinstance(event, TokenEvent):
+            self._loaded()
             self.on_text(event.text)
+        elif isinstance(event, StatusEvent):
+            if event.state == "loading" and self.on_loading is not None:
+                self.loading = True
+                self.on_loading(event.percent or 0)
+            else:
+                self._loaded()
         elif isinstance(event, DoneEvent):
+            self._loaded()
             self.done = event
 
+    def _loaded(self) -> None:
+        if self.loading and self.on_loading is not None:
+            self.loading = False
+            self.on_loading(None)
 
-def answer(engine: "LlamaEngine", request: "ChatRequest", on_text: Callable[[str], None]) -> DoneEvent:
-    """Run one answer on this (main) thread, passing text to `on_text` as it arrives.
+
+def answer(
+    engine: "RunnerEngine",
+    request: "ChatRequest",
+    on_text: Callable[[str], None],
+    on_loading: Callable[[int | None], None] | None = None,
+) -> DoneEvent:
+    """Run one answer, passing text to `on_text` as it arrives and load progress (a percent,
+    then None once loaded) to `on_loading`.
 
     Ctrl+C cancels the answer (within one token, or during prompt evaluation) instead of
     killing the process; the returned DoneEvent then has finish reason 'cancelled' and the
     partial text.
     """
-    sink = _PrintingSink(on_text)
+    sink = _PrintingSink(on_text, on_loading)
     previous = signal.signal(signal.SIGINT, lambda _signum, _frame: sink.cancel())
     try:
         engine.answer_here(request, sink)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `whirr sessions` and `whirr export`."""
+    """Add `whirr sessions`, `whirr export` and `whirr doctor`."""
     listing = subparsers.add_parser(
         "sessions", help="list saved chat sessions", description="List saved chat sessions, in tab order."
     )
@@ -28,25 +28,71 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--format", choices=("md", "json"), default="md", help="md (default) or json")
     export.add_argument("--output", "-o", metavar="FILE", type=Path, help="write to FILE instead of the standard output")
     export.set_defaults(func=export_command)
+    doctor = subparsers.add_parser(
+        "doctor",
+        help="check the chat database and repair a damaged one",
+        description="Check the chat database. When it is damaged, every session and message that "
+        "can still be read is copied into a new database, which takes its place; the damaged file is "
+        "kept beside it as whirr.db.damaged-<time>.",
+    )
+    doctor.set_defaults(func=doctor_command)
 
 
 def open_database() -> Database | None:
     """The chat database, read only (so listing and exporting work on a read-only or full
     disk), or None when whirr has not saved any chat yet (nothing is created)."""
     from tui.store import Database, DatabaseError
+    from tui.store.records import DamagedDatabase
 
     path = resolve_paths().database_file
     if not path.exists():
         return None
     try:
         return Database.open_read_only(path)
+    except DamagedDatabase as error:
+        from tui.store.recover import salvage
+
+        rescued = Database.open(":memory:")
+        found = salvage(path, rescued)
+        print(f"warning: {error}; showing the {found.sessions} session(s) and {found.messages} message(s) "
+              "that can be read (`whirr doctor` repairs the file)", file=sys.stderr)
+        return rescued
     except DatabaseError as error:
         raise CommandError(str(error)) from None
 
 
+def doctor_command(args: argparse.Namespace) -> int:
+    """Check the chat database; when it is damaged, replace it with what can be read of it."""
+    from tui.store import Database, DatabaseError
+    from tui.store.recover import repair
+    from tui.store.records import DamagedDatabase
+
+    path = resolve_paths().database_file
+    if not path.exists():
+        print(f"no chat database yet ({path})")
+        return 0
+    try:
+        Database.open_read_only(path).close()
+    except DamagedDatabase as error:
+        print(f"{error}; salvaging what can be read")
+    except DatabaseError as error:
+        raise CommandError(str(error)) from None
+    else:
+        print(f"the chat database is sound ({path})")
+        return 0
+    try:
+        found, aside = repair(path)
+    except DatabaseError as error:
+        raise CommandError(str(error)) from None
+    damage = f"; {found.damaged_reads} read(s) met damaged pages, whose rows are lost" if found.damaged_reads else ""
+    print(f"recovered {found.sessions} session(s) and {found.messages} message(s) into {path}{damage}")
+    print(f"the damaged file is kept as {aside}")
+    return 0
+
+
 def sessions_command(args: argparse.Namespace) -> int:
     """Print id, title, model, message count and last update of each session."""
-    from tui.commands.models import human_age
+    from tui.format import human_age
 
     db = open_database()
     sessions: list[Session] = []

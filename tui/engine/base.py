@@ -55,6 +55,9 @@ class ChatRequest:
     context: tuple[int, ...] = ()
     grammar: str | None = None
     return_context: bool = False
+    keep_alive: float | None = None
+    """Seconds to keep the model loaded after this answer, as Ollama's keep_alive: 0 unloads at
+    once, negative keeps it loaded; None: the engine's default."""
 
 
 @dataclass
@@ -106,11 +109,13 @@ class TokenEvent:
 
 @dataclass(frozen=True)
 class StatusEvent:
-    """What the engine is doing before the first token: waiting for the model, loading it,
-    evaluating the prompt, or (a remote model) waiting for the server named in `detail`."""
+    """What the engine is doing before the first token: waiting for the model, loading it
+    (with `percent` done when known), evaluating the prompt, or (a remote model) waiting for
+    the server named in `detail`."""
 
     state: Literal["queued", "loading", "prompt", "waiting"]
     detail: str = ""
+    percent: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,34 @@
-"""Measure whirr's engine against llama-cpp-python's own paths, interleaved in one run.
+"""Measure whirr's engines against llama-cpp-python's own paths and Ollama, interleaved in one run.
 
 The paths generate the same number of tokens from the same prompt with the same sampling
-settings on one loaded model: whirr's engine on the calling thread (what the CLI does),
-whirr's engine on a worker thread streaming to an event loop (what the app does), the raw
-`Llama.generate()` loop (the floor: no text at all), and `create_chat_completion(stream=True)`
-(what most clients use). Each run starts from an empty KV cache; rounds rotate the order.
+settings: through a runner process (what the app, the CLI and `whirr serve` use), whirr's
+in-process engine on the calling thread and on a worker thread streaming to an event loop, the
+raw `Llama.generate()` loop (the floor: no text at all), `create_chat_completion(stream=True)`
+(what most clients use), and a real Ollama server when one is given. Each run starts from an
+empty KV cache; rounds rotate the order. With `busy`, every path also runs with one CPU-bound
+busy loop per core, interleaved with the quiet runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+import psutil
 
 from tui.engine.base import ChatEvent, ChatRequest, DoneEvent, EventSink, ChatMessage, TokenEvent
 from tui.engine.llama import LlamaEngine
 from tui.engine.llama_runtime import sampling_arguments
 from tui.engine.options import Options
+from tui.engine.runner.client import RunnerEngine
 from tui.meters import EnergyMeter
 
 PROMPTS = {
@@ -26,7 +36,7 @@ PROMPTS = {
     "bytes": "Répondez en chinois et avec beaucoup d'emojis 🎉🌏: 写一个关于月亮和星星的很长的故事。",
 }
 
-PATHS = ("whirr", "whirr-thread", "raw-generate", "chat-completion-stream")
+PATHS = ("runner", "whirr", "whirr-thread", "raw-generate", "chat-completion-stream", "ollama")
 
 
 @dataclass
@@ -66,9 +76,10 @@ class Run:
 
 @dataclass
 class PathResult:
-    """Medians over rounds for one path."""
+    """Medians over rounds for one path (`busy`: with one busy loop per core running)."""
 
     path: str
+    busy: bool
     tokens: int
     rate: float
     first_half_rate: float
@@ -97,8 +108,9 @@ def _request(messages: list[ChatMessage], options: Options, n: int) -> ChatReque
     return ChatRequest(messages, options.updated(num_predict=n), ignore_eos=True)
 
 
-def _whirr(engine: LlamaEngine, messages: list[ChatMessage], options: Options, n: int) -> Run:
-    run = Run("whirr")
+def _answer_here(path: str, engine: LlamaEngine | RunnerEngine, messages: list[ChatMessage], options: Options,
+                 n: int) -> Run:
+    run = Run(path)
     sink = _TimingSink(run, time.perf_counter())
     engine.answer_here(_request(messages, options, n), sink)
     if sink.error:
@@ -159,49 +171,117 @@ def _chat_completion(engine: LlamaEngine, messages: list[ChatMessage], options: 
     return run
 
 
+def ollama_run(url: str, model: str, messages: list[ChatMessage], options: Options, n: int) -> Run:
+    """One streamed answer from an Ollama server's /api/chat: its chunks' arrival times (Ollama
+    sends a chunk per token). It may stop before `n` tokens: Ollama cannot ignore end of turn."""
+    run = Run("ollama")
+    body = {
+        "model": model,
+        "messages": [{"role": m.role, "content": m.content} for m in messages],
+        "stream": True,
+        "options": {"temperature": options.temperature, "seed": max(options.seed, 0), "num_predict": n,
+                    "num_ctx": options.num_ctx, "top_k": options.top_k, "top_p": options.top_p},
+    }
+    request = urllib.request.Request(f"{url.rstrip('/')}/api/chat", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=600) as response:
+        for line in response:
+            chunk = json.loads(line)
+            if chunk.get("message", {}).get("content"):
+                run.token_times.append(time.perf_counter() - started)
+            if chunk.get("done"):
+                break
+    return run
+
+
+@dataclass
+class Engines:
+    """What the paths run on: the in-process engine, a runner, an Ollama server (URL, model)."""
+
+    local: LlamaEngine
+    runner: RunnerEngine | None = None
+    ollama: tuple[str, str] | None = None
+
+    def measure(self, path: str, messages: list[ChatMessage], options: Options, n: int) -> Run:
+        """One run of `path` from an empty KV cache."""
+        if path == "ollama":
+            assert self.ollama is not None, "the ollama path needs a server URL and model"
+            return ollama_run(*self.ollama, messages, options, n)
+        if path == "runner":
+            assert self.runner is not None, "the runner path needs a RunnerEngine"
+            self.runner.reset_cache()
+            return _answer_here(path, self.runner, messages, options, n)
+        self.local.reset_cache()
+        if path == "whirr":
+            return _answer_here(path, self.local, messages, options, n)
+        return MEASURES[path](self.local, messages, options, n)
+
+
 MEASURES: dict[str, Callable[[LlamaEngine, list[ChatMessage], Options, int], Run]] = {
-    "whirr": _whirr,
     "whirr-thread": _whirr_thread,
     "raw-generate": _raw,
     "chat-completion-stream": _chat_completion,
 }
 
 
+@contextlib.contextmanager
+def busy_loops(count: int | None = None) -> Iterator[None]:
+    """Keep `count` CPU-bound processes running (default: one per logical core)."""
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+             for _ in range(count if count is not None else psutil.cpu_count() or 1)]
+    try:
+        time.sleep(0.3)  # let them start spinning
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
+
+
 def benchmark(
-    engine: LlamaEngine,
+    engines: Engines,
     options: Options,
     tokens: int,
     rounds: int,
     prompt: str,
     paths: tuple[str, ...] = PATHS,
-    on_run: Callable[[int, Run], None] | None = None,
+    on_run: Callable[[int, Run, bool], None] | None = None,
     meter: EnergyMeter | None = None,
+    busy: bool = False,
 ) -> list[PathResult]:
-    """Run every path `rounds` times, interleaved, and return the medians per path.
+    """Run every path `rounds` times, interleaved, and return the medians per path (and per
+    condition: with `busy`, each round runs every path quiet, then under one busy loop per core).
 
     With a `meter`, each run's energy per token (whirr's share) is measured too.
     """
-    engine.load(options)
+    if any(p not in ("runner", "ollama") for p in paths):
+        engines.local.load(options)
+    if engines.runner is not None and "runner" in paths:
+        engines.runner.load(options)
     messages = [ChatMessage("user", prompt)]
-    runs: dict[str, list[Run]] = {path: [] for path in paths}
+    conditions = (False, True) if busy else (False,)
+    runs: dict[tuple[str, bool], list[Run]] = {(p, b): [] for b in conditions for p in paths}
     for round_index in range(rounds):
         order = paths[round_index % len(paths) :] + paths[: round_index % len(paths)]
-        for path in order:
-            engine.reset_cache()
-            measurement = meter.start() if meter is not None else None
-            run = MEASURES[path](engine, messages, options, tokens)
-            if measurement is not None:
-                energy = measurement.finish(run.tokens)
-                run.joules_per_token, run.energy_method = energy.j_per_token, energy.method
-            runs[path].append(run)
-            if on_run is not None:
-                on_run(round_index, run)
+        for condition in conditions:
+            with busy_loops() if condition else contextlib.nullcontext():
+                for path in order:
+                    measurement = meter.start() if meter is not None else None
+                    run = engines.measure(path, messages, options, tokens)
+                    if measurement is not None:
+                        energy = measurement.finish(run.tokens)
+                        run.joules_per_token, run.energy_method = energy.j_per_token, energy.method
+                    runs[path, condition].append(run)
+                    if on_run is not None:
+                        on_run(round_index, run, condition)
     results = []
-    for path, path_runs in runs.items():
+    for (path, condition), path_runs in runs.items():
         half = tokens // 2
         results.append(
             PathResult(
                 path=path,
+                busy=condition,
                 tokens=round(statistics.median(r.tokens for r in path_runs)),
                 rate=statistics.median(r.rate() for r in path_runs),
                 first_half_rate=statistics.median(r.rate(0, half) for r in path_runs),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,15 +32,16 @@ from tui.engine.base import (
 from tui.engine.llama_runtime import (
     PromptAbort,
     TokenPieces,
-    context_size,
     load_llama,
-    load_settings,
     sampling_arguments,
+    set_threads,
 )
-from tui.engine.options import Options
+from tui.engine.loading import load_settings, physical_cores
+from tui.engine.options import Options, context_size
 from tui.engine.state_cache import StateCache, common_prefix
 from tui.engine.template import ChatTemplate, make_template
 from tui.engine.textstream import TextAssembler
+from tui.engine.threads import ThreadGovernor
 from tui.models.fit import DoesNotFit, check_fit
 from tui.models.gguf_info import GGUFInfo
 
@@ -54,6 +55,7 @@ class _Loaded:
     settings: tuple
     pieces: TokenPieces
     templates: dict[str | None, ChatTemplate]
+    governor: ThreadGovernor | None
 
     def template(self, text: str | None) -> ChatTemplate:
         """The chat template for `text` (None: the GGUF's own), built once per text."""
@@ -96,6 +98,8 @@ class LlamaEngine:
         self.file_size = file_size
         self.force = False
         """Load even when the memory estimate says the model does not fit (`whirr run --force`)."""
+        self.adaptive_threads = True
+        """With num_thread 0, let a ThreadGovernor lower the thread count on a busy machine."""
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None
         self._states = StateCache()
@@ -121,10 +125,24 @@ class LlamaEngine:
         stream.run_in_thread(lambda s: self.answer_here(request, s), name=f"whirr-llama-{self.name}")
         return stream
 
-    def load(self, options: Options) -> float:
-        """Load (or reload for new load-time options) now; returns seconds spent. Blocking."""
+    @property
+    def threads(self) -> int | None:
+        """The thread count llama.cpp uses now (None while not loaded)."""
+        loaded = self._loaded
+        if loaded is None:
+            return None
+        return loaded.governor.threads if loaded.governor is not None else loaded.llm.n_threads
+
+    @property
+    def governor(self) -> ThreadGovernor | None:
+        """The thread governor of the loaded model (None when not loaded or num_thread is set)."""
+        return self._loaded.governor if self._loaded is not None else None
+
+    def load(self, options: Options, on_progress: Callable[[int], None] | None = None) -> float:
+        """Load (or reload for new load-time options) now; returns seconds spent. Blocking.
+        `on_progress(percent)` hears how far loading got, once per percent."""
         with self._lock:
-            return self._ensure_loaded(options)
+            return self._ensure_loaded(options, on_progress)
 
     def check_memory(self, options: Options) -> None:
         """Raise DoesNotFit when the model will not fit in free memory with these options
@@ -173,7 +191,9 @@ class LlamaEngine:
         try:
             if self._loaded is None or self._loaded.settings != load_settings(request.options):
                 stream.put(StatusEvent("loading"))
-            stats.load_duration = self._ensure_loaded(request.options)
+            stats.load_duration = self._ensure_loaded(
+                request.options, lambda percent: stream.put(StatusEvent("loading", percent=percent))
+            )
             context = self._generate(request, stream, stats, assembler, started)
         except EngineError as error:
             stats.finish_reason, stats.error = "error", str(error)
@@ -184,7 +204,7 @@ class LlamaEngine:
             stats.total_duration = time.perf_counter() - started
             stream.put(DoneEvent(assembler.text, stats, context))
 
-    def _ensure_loaded(self, options: Options) -> float:
+    def _ensure_loaded(self, options: Options, on_progress: Callable[[int], None] | None = None) -> float:
         settings = load_settings(options)
         if self._loaded is not None and self._loaded.settings == settings:
             return 0.0
@@ -196,10 +216,13 @@ class LlamaEngine:
         self.check_memory(options)
         started = time.perf_counter()
         try:
-            llm = load_llama(self.model_path, options, self.adapter)
+            llm = load_llama(self.model_path, options, self.adapter, _per_percent(on_progress))
         except (ValueError, RuntimeError) as error:
             raise EngineError(f"cannot load {self.model_path.name}: {error}") from None
-        self._loaded = _Loaded(llm, settings, TokenPieces(llm), {})
+        governor = None
+        if options.num_thread == 0 and self.adaptive_threads:
+            governor = ThreadGovernor(physical_cores(), lambda threads: set_threads(llm, threads))
+        self._loaded = _Loaded(llm, settings, TokenPieces(llm), {}, governor)
         return time.perf_counter() - started
 
     def _free(self) -> None:
@@ -269,12 +292,17 @@ class LlamaEngine:
         stats.finish_reason = "length"
         first_at = last_at = prompt_done
         unsent = 0  # tokens whose text is still held back
+        governor = loaded.governor
+        if governor is not None:
+            governor.begin()
         answer: list[int] = []
         for count, token in enumerate(self._sample(loaded, options, request.grammar), start=1):
             if not request.ignore_eos and loaded.pieces.is_end_of_generation(token):
                 stats.finish_reason = "stop"
                 break
             last_at = time.perf_counter()
+            if governor is not None:
+                governor.token()
             if count == 1:
                 first_at = last_at
             stats.eval_count = count
@@ -329,3 +357,19 @@ class LlamaEngine:
             yield from generator
         finally:
             generator.close()
+
+
+def _per_percent(on_progress: Callable[[int], None] | None) -> Callable[[float], None] | None:
+    """A load-progress listener that passes on whole percents, each once."""
+    if on_progress is None:
+        return None
+    last = -1
+
+    def report(fraction: float) -> None:
+        nonlocal last
+        percent = min(100, max(0, int(fraction * 100)))
+        if percent != last:
+            last = percent
+            on_progress(percent)
+
+    return report

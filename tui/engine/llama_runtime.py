@@ -15,12 +15,13 @@ import io
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import llama_cpp
 
+from tui.engine.loading import physical_cores
 from tui.engine.options import Options, context_size
 
 log = logging.getLogger("whirr.llama")
@@ -44,21 +45,6 @@ def silence_llama_logs() -> None:
         if not _installed:
             llama_cpp.llama_log_set(_log_to_whirr, ctypes.c_void_p(0))
             _installed = True
-
-
-LOAD_OPTIONS = ("num_ctx", "num_batch", "num_gpu", "main_gpu", "use_mmap", "num_thread")
-
-
-def load_settings(options: Options) -> tuple:
-    """The options that need a reload when they change."""
-    return tuple(getattr(options, name) for name in LOAD_OPTIONS)
-
-
-def physical_cores() -> int:
-    """What Ollama uses when num_thread is 0: the physical cores (hyper-threads don't help)."""
-    import psutil
-
-    return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
 
 
 def _cpu_has_amx() -> bool:
@@ -103,9 +89,16 @@ def machine_safe_defaults() -> Iterator[None]:
             llama_cpp.llama_cpp.llama_model_default_params = original
 
 
-def load_llama(path: Path, options: Options, adapter: Path | None = None, **extra: Any) -> llama_cpp.Llama:
+def load_llama(
+    path: Path,
+    options: Options,
+    adapter: Path | None = None,
+    on_progress: Callable[[float], None] | None = None,
+    **extra: Any,
+) -> llama_cpp.Llama:
     """Load a model (and a LoRA adapter) with Ollama's meaning for the load-time options,
-    printing nothing. `extra` are further llama_cpp.Llama arguments (embedding mode)."""
+    printing nothing. `on_progress(fraction)` hears llama.cpp's load progress (0.0 to 1.0);
+    `extra` are further llama_cpp.Llama arguments (embedding mode)."""
     silence_llama_logs()
     arguments: dict[str, Any] = dict(
         model_path=str(path),
@@ -122,6 +115,7 @@ def load_llama(path: Path, options: Options, adapter: Path | None = None, **extr
     captured = io.StringIO()
     with (
         machine_safe_defaults(),
+        _reporting(on_progress),
         contextlib.redirect_stderr(captured),
         contextlib.redirect_stdout(captured),
     ):
@@ -130,6 +124,49 @@ def load_llama(path: Path, options: Options, adapter: Path | None = None, **extr
     for line in captured.getvalue().splitlines():
         log.debug("%s", line)
     return llm
+
+
+_progress_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _reporting(on_progress: Callable[[float], None] | None) -> Iterator[None]:
+    """Give the next Llama() a progress callback.
+
+    llama-cpp-python's constructor takes no progress callback: it fills the model parameters
+    from llama_model_default_params(), so that function is wrapped while the model loads.
+    """
+    if on_progress is None:
+        yield
+        return
+
+    def report(progress: float, _data: ctypes.c_void_p) -> bool:
+        try:
+            on_progress(progress)
+        except Exception:  # an exception cannot cross into C; loading goes on
+            log.exception("load progress listener failed")
+        return True
+
+    callback = llama_cpp.llama_progress_callback(report)
+    module = llama_cpp.llama_cpp
+    original = module.llama_model_default_params
+
+    def with_progress() -> llama_cpp.llama_model_params:
+        params = original()
+        params.progress_callback = callback
+        return params
+
+    with _progress_lock:
+        module.llama_model_default_params = with_progress
+        try:
+            yield
+        finally:
+            module.llama_model_default_params = original
+
+
+def set_threads(llm: llama_cpp.Llama, threads: int) -> None:
+    """Change how many threads the live context uses for generation and prompts (no reload)."""
+    llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
 
 
 def sampling_arguments(options: Options) -> dict[str, float | int]:

@@ -1,8 +1,9 @@
 """What one answer cost, and totals over many answers; plain data that round-trips through JSON.
 
 An answer's energy is counted twice: for the whole machine, and for whirr's share of it (CPU and
-RAM energy times the share of the machine's busy CPU time that whirr's process used; GPU energy
-is counted whole, as whirr is what drives the GPU while it answers). The headline figures
+RAM energy times the share of the machine's busy CPU time that whirr's processes used: the app
+or CLI and its runners; GPU energy is counted whole, as whirr is what drives the GPU while it
+answers). The headline figures
 (J/token, Wh, CO2e, cost) use whirr's share: that is what the answer cost.
 """
 
@@ -35,7 +36,7 @@ class AnswerEnergy:
     tokens: int
     wall_s: float
     cpu_s: float
-    """CPU time whirr's process used during the answer (all threads)."""
+    """CPU time whirr's processes (runners included) used during the answer (all threads)."""
     cpu_share: float
     """whirr's share (0-1) of the machine's busy CPU time during the answer."""
     components: tuple[ComponentEnergy, ...]

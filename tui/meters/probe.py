@@ -1,6 +1,6 @@
 """Reading every source at once, and turning two readings into energy per component.
 
-psutil is always there (CPU times, whirr's process, RAM); RAPL and NVML join when readable.
+psutil is always there (CPU times, whirr's processes, RAM); RAPL and NVML join when readable.
 CPU energy is RAPL's when it can be read, else the TDP model on the machine load between the
 two readings; RAM energy is always the estimate; GPU energy is NVML's.
 """
@@ -18,6 +18,7 @@ import psutil
 from tui.meters import estimate, nvml, rapl
 from tui.meters.estimate import CpuTdp, RamPower
 from tui.meters.nvml import NvmlSource
+from tui.meters.processes import WHIRR_PROCESSES, ProcessGroup
 from tui.meters.rapl import RaplSource
 from tui.meters.sample import ComponentPower, Energy, Sample
 
@@ -31,12 +32,14 @@ class Probe:
         ram: RamPower,
         rapl_source: RaplSource | None = None,
         nvml_source: NvmlSource | None = None,
+        processes: ProcessGroup = WHIRR_PROCESSES,
     ) -> None:
+        """`processes` are whirr's (this one and its runners): their CPU time and memory are whirr's."""
         self.tdp = tdp
         self.ram = ram
         self.rapl = rapl_source
         self.nvml = nvml_source
-        self._process = psutil.Process()
+        self.processes = processes
 
     @classmethod
     def detect(
@@ -67,14 +70,14 @@ class Probe:
         idle = times.idle + getattr(times, "iowait", 0.0)
         # Linux counts guest time inside user time already; psutil's cpu_percent leaves it out too.
         total = sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
-        process = self._process.cpu_times()
+        process_cpu_s, rss_bytes = self.processes.read()
         memory = psutil.virtual_memory()
         sample = Sample(
             t=time.monotonic(),
             cpu_busy_s=total - idle,
             cpu_total_s=total,
-            process_cpu_s=process.user + process.system,
-            rss_bytes=self._process.memory_info().rss,
+            process_cpu_s=process_cpu_s,
+            rss_bytes=rss_bytes,
             ram_used_bytes=memory.total - memory.available,
             ram_total_bytes=memory.total,
             rapl_uj=self.rapl.read() if self.rapl else None,

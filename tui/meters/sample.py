@@ -27,7 +27,7 @@ class Energy:
 
 @dataclass(frozen=True)
 class Sample:
-    """One reading of the machine and of whirr's own process.
+    """One reading of the machine and of whirr's processes (the app or CLI and its runners).
 
     The cumulative counters (`cpu_*_s`, `process_cpu_s`, `rapl_uj`, each GPU's `energy_mj`) make
     energy between any two samples computable; the interval figures (`cpu_percent`,
@@ -42,8 +42,9 @@ class Sample:
     cpu_total_s: float
     """Machine CPU time, busy or idle, all cores, since boot."""
     process_cpu_s: float
-    """whirr's own CPU time (user + system, all threads)."""
+    """whirr's CPU time (user + system, all threads), its runner processes included."""
     rss_bytes: int
+    """Resident memory of whirr's processes, its runners included."""
     ram_used_bytes: int
     ram_total_bytes: int
     rapl_uj: tuple[int, ...] | None

@@ -21,7 +21,7 @@ from tui.engine.embedding import Embedders, Embeddings, InputTooLong
 from tui.engine.manager import EngineManager
 from tui.engine.options import Options
 from tui.meters.answer import AnswerEnergy, EnergyTotals
-from tui.modelfile.personas import PersonaError, PersonaStore, RunTarget, resolve_target
+from tui.models.personas import PersonaError, PersonaStore, RunTarget, resolve_target
 from tui.models.library import Library, ModelEntry, ModelNotFound
 from tui.server.inputs import ApiError
 
@@ -153,7 +153,7 @@ class Service:
         self.meter = meter
         self.library = CachedLibrary.from_config(paths, config)
         self.personas = PersonaStore(paths)
-        self.manager = EngineManager(self.library, self.personas)
+        self.manager = EngineManager(self.library, self.personas, keep_alive=-1)  # the service times unloads
         self.embedders = Embedders()
         self.totals = Totals()
         self.listeners: list[Callable[[Served], None]] = []

@@ -287,6 +287,16 @@ class Database:
         with self._transaction() as db:
             db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
 
+    def insert_rows(self, sessions: list[tuple], messages: list[tuple]) -> None:
+        """Add rows as they were read from another whirr database (SESSION_COLUMNS and
+        MESSAGE_COLUMNS, ids kept), in one transaction: how a salvage fills a new database."""
+        session_marks = ", ".join("?" * len(SESSION_COLUMNS.split(", ")))
+        message_marks = ", ".join("?" * len(MESSAGE_COLUMNS.split(", ")))
+        with self._transaction() as db:
+            db.executemany(f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({session_marks})", sessions)
+            db.executemany(f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({message_marks})", messages)
+            db.execute("UPDATE messages SET state = 'interrupted' WHERE state = 'streaming'")
+
     def messages(self, session_id: int, *, offset: int = 0, limit: int | None = None) -> list[StoredMessage]:
         """A session's messages, oldest first: `limit` of them (all when None) from `offset`."""
         if offset < 0 or (limit is not None and limit < 0):

@@ -27,6 +27,10 @@ class DatabaseError(Exception):
     """
 
 
+class DamagedDatabase(DatabaseError):
+    """A database file with unreadable pages: `whirr doctor` salvages what can be read."""
+
+
 @dataclass(frozen=True)
 class Session:
     """A chat session: its settings, and where its tab is."""

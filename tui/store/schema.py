@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tui.store.records import DatabaseError
+from tui.store.records import DamagedDatabase, DatabaseError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -96,9 +96,9 @@ def check_readable(connection: sqlite3.Connection, path: Path | str) -> int:
             raise DatabaseError(f"{path} is an SQLite database of another program, not whirr's")
         problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
     except sqlite3.DatabaseError as error:
-        raise DatabaseError(f"the chat database {path} is damaged ({error})") from None
+        raise DamagedDatabase(f"the chat database {path} is damaged ({error})") from None
     if problems != ["ok"]:
-        raise DatabaseError(f"the chat database {path} is damaged ({'; '.join(problems[:3])})")
+        raise DamagedDatabase(f"the chat database {path} is damaged ({'; '.join(problems[:3])})")
     return version
 
 

@@ -22,6 +22,7 @@ class Status:
     rate: float | None = None  # tokens/s of the answer being written
     activity: str = ""  # e.g. "loading smollm2:135m"; shown with a spinner
     problem: str = ""
+    unsaved: bool = False  # chats are not being saved (shown until they are again)
 
 
 class StatusLine(Static):
@@ -71,6 +72,8 @@ class StatusLine(Static):
             text.append(f" · ctx {used}/{status.context_size:,}")
         if status.rate is not None:
             text.append(f" · {status.rate:,.1f} tok/s", style="bold")
+        if status.unsaved:
+            text.append(" · chats not saved", style="bold red")
         if status.problem:
             text.append(f" · {status.problem}", style="bold red")
         if status.activity:
