@@ -21,10 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tui.engine.remote.common import status_error
 from tui.files import write_atomically
 from tui.models.library import Library, ModelEntry, remote_entry
-from tui.servers import Server
+from tui.servers import Server, http_error_message
 
 LIST_TIMEOUT = 0.8
 """Seconds listing waits for all servers together."""
@@ -53,7 +52,7 @@ def get_json(server: Server, path: str, timeout: float) -> Any:
             body = response.read()
     except urllib.error.HTTPError as error:
         body = error.read().decode("utf-8", "replace")
-        raise RuntimeError(str(status_error(server, None, error.code, body))) from None
+        raise RuntimeError(http_error_message(server, error.code, body)) from None
     except urllib.error.URLError as error:
         raise RuntimeError(f"cannot connect to {server.url}: {error.reason}") from None
     except (TimeoutError, OSError) as error:

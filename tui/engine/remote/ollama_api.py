@@ -24,12 +24,11 @@ from tui.engine.remote.common import (
     RemoteEngine,
     RemoteError,
     RemoteModelNotFound,
-    looks_like_html,
     refused_key,
     server_energy,
     status_error,
 )
-from tui.servers import Server
+from tui.servers import Server, looks_like_html
 
 NANOSECONDS = 1e9
 
@@ -131,8 +130,6 @@ def _calling(server: Server, model: str, call: Callable[[Any], Any]) -> Any:
     try:
         return call(_client(server))
     except ollama.ResponseError as error:
-        if error.status_code in (401, 403):
-            raise refused_key(server) from None
         raise status_error(server, model, error.status_code, str(error.error)) from None
     except (ConnectionError, httpx.TransportError) as error:
         raise RemoteError(f"cannot reach {server.name} at {server.url} ({error})") from None

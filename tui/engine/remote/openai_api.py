@@ -26,12 +26,11 @@ from tui.engine.remote.common import (
     RemoteEngine,
     RemoteError,
     RemoteModelNotFound,
-    looks_like_html,
     refused_key,
     server_energy,
     status_error,
 )
-from tui.servers import Server
+from tui.servers import Server, looks_like_html
 
 EXTRA_BODY = ("top_k", "min_p", "repeat_penalty")
 """Options sent as extra body fields (not in OpenAI's API; vLLM and llama-server take them)."""
