@@ -210,8 +210,11 @@ class SessionView(Vertical):
             self.remote = engine.server.name if isinstance(engine, RemoteEngine) else ""
             # A remote answer's energy is spent elsewhere: this machine's meters would not be it.
             self.measurement = meter.start() if meter is not None and not self.remote else None
+            # The prompt's size, so the status line's context use grows as the answer streams
+            # (the answer's statistics then give the exact figure).
+            prompt_tokens = await asyncio.to_thread(engine.count_tokens, request.messages, request.options)
             self._stream = engine.chat(request)
-            done = await self._pump(self._stream, widget)
+            done = await self._pump(self._stream, widget, prompt_tokens)
             state, stats, text = done.stats.finish_reason, done.stats, done.text
         except Exception as error:  # whatever goes wrong ends this answer, never the app
             self.set_problem(error)
@@ -239,8 +242,9 @@ class SessionView(Vertical):
         await self.query_one(Transcript).set_view_start(stats.messages_dropped)
         self._changed()
 
-    async def _pump(self, stream: ChatStream, widget: AnswerMessage) -> DoneEvent:
-        """Feed the stream into the widget; render per frame, save every SAVE_EVERY seconds."""
+    async def _pump(self, stream: ChatStream, widget: AnswerMessage, prompt_tokens: int) -> DoneEvent:
+        """Feed the stream into the widget; render per frame, save every SAVE_EVERY seconds;
+        the context in use is the prompt plus the tokens so far."""
         tokens, first_at = 0, 0.0
 
         def frame() -> None:
@@ -248,6 +252,7 @@ class SessionView(Vertical):
             if tokens and first_at:
                 elapsed = time.perf_counter() - first_at
                 self.rate = tokens / elapsed if elapsed > 0.2 else None
+                self.context_used = prompt_tokens + tokens
                 self.post_message(self.Changed(self))
 
         frames = self.set_interval(FRAME, frame)
