@@ -12,27 +12,27 @@ import threading
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.theme import Theme
 
+from tui.actions import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
+from tui.bindings import binding, key_problem
 from tui.config import load_config, save_config
+from tui.markdown import markdown_styles
 from tui.meters import EnergyMeter, Probe, Sampler
-from tui.modelfile.personas import PersonaStore, RunTarget, resolve_target
 from tui.models.download import DownloadManager
 from tui.models.library import Library
+from tui.models.personas import PersonaStore, RunTarget, resolve_target
 from tui.paths import Paths, resolve_paths
 from tui.screens.chat import ChatScreen
 from tui.screens.library import LibraryScreen
 from tui.screens.modelfile_editor import ModelfileEditor
+from tui.services import EngineSource
 from tui.store.db import Database, DatabaseError
 from tui.terminal import read_alt_digits_as_alt
 from tui.themes import DEFAULT_THEME, load_themes
-from tui.actions import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
-from tui.widgets.keys import binding, key_problem
-from tui.widgets.markdown import markdown_styles
 
 
 def _settle_garbage_collector() -> None:
@@ -46,24 +46,12 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
-class EngineSource(Protocol):
-    """Hands out the engine for a model name (EngineManager, or SyntheticEngines in tests)."""
-
-    def engine_for(self, model_name: str) -> Any:
-        """The engine for `model_name`; raises LookupError or EngineError when it cannot be used."""
-        ...
-
-    def engine_for_target(self, target: RunTarget) -> Any:
-        """The engine for a resolved RunTarget (its file and adapter)."""
-        ...
-
-
 SCREEN_ACTIONS = {ChatScreen: CHAT_ACTIONS, LibraryScreen: LIBRARY_ACTIONS, ModelfileEditor: EDITOR_ACTIONS}
 """The actions the command palette offers on each screen."""
 
 
 class WhirrApp(App[None]):
-    """Tabs of chat sessions with local models."""
+    """Tabs of chat sessions with local models; also the `Services` its screens are handed."""
 
     CSS_PATH = "app.tcss"
     TITLE = "whirr"
@@ -149,7 +137,7 @@ class WhirrApp(App[None]):
                 screen.refresh_status()
 
     def get_default_screen(self) -> Screen:
-        return ChatScreen()
+        return ChatScreen(self)
 
     def on_mount(self) -> None:
         self.call_after_refresh(_settle_garbage_collector)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import STORE_SOURCES
+import pytest
+
+from tests.helpers import STORE_SOURCES
 from tui.paths import resolve_paths
 
 PIRATE = "FROM smollm2:135m\nSYSTEM Arr.\n"
@@ -29,6 +31,7 @@ def test_list_shows_every_source(run_whirr, stores) -> None:
     assert " MB " in line
 
 
+@pytest.mark.model
 def test_an_ollama_model_answers_with_its_own_template_system_and_parameters(run_whirr, stores, starter_path) -> None:
     ollama = run_whirr("run", "tinypirate", "Hello")
     assert ollama.returncode == 0, ollama.stderr
@@ -89,6 +92,7 @@ def test_cp_makes_an_alias_or_copies_a_persona(run_whirr, stores) -> None:
     assert stores.ollama_blob.is_file()
 
 
+@pytest.mark.model
 def test_cp_adds_a_gguf_file_by_path_and_rm_only_forgets_it(run_whirr, tmp_path: Path, place_starter, greedy) -> None:  # noqa: ANN001
     loose = tmp_path / "elsewhere" / "tiny.gguf"
     place_starter(loose)
@@ -104,6 +108,7 @@ def test_cp_adds_a_gguf_file_by_path_and_rm_only_forgets_it(run_whirr, tmp_path:
     assert missing.returncode == 1 and "model '" in missing.stderr
 
 
+@pytest.mark.model
 def test_a_model_that_does_not_fit_is_refused_unless_forced(run_whirr, huge_model, greedy) -> None:
     refused = run_whirr("run", huge_model, "hi", *greedy)
     assert refused.returncode == 1
@@ -122,6 +127,7 @@ def _modelfile(folder: Path) -> Path:
     return path
 
 
+@pytest.mark.model
 def test_a_split_model_runs_like_the_whole_file(run_whirr, split_starter, greedy) -> None:
     folder = resolve_paths().models_dir
     folder.mkdir(parents=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import whirr
+from tests.helpers import whirr
 from tests.ollamaserver import ANSWER, StandIn
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import AppFactory, active_view, chat_screen, open_model_picker, screen_text, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, open_model_picker, screen_text, send, settle
 from tui.app import WhirrApp
 from tui.config import Config, load_config, save_config
 from tui.paths import resolve_paths

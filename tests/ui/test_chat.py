@@ -6,7 +6,7 @@ import asyncio
 
 from textual.widgets import Collapsible
 
-from tests.ui.conftest import AppFactory, active_view, chat_screen, press_now, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, press_now, send, settle
 from tui.widgets.message import AnswerMessage, UserMessage
 from tui.widgets.prompt import PromptArea
 from tui.widgets.session_view import SessionView

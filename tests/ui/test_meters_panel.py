@@ -7,7 +7,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from tests.ui.conftest import AppFactory, active_view, chat_screen, screen_text, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, screen_text, send, settle
 from tui.app import WhirrApp
 from tui.config import load_config
 from tui.engine.base import Stats

@@ -11,13 +11,13 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Label, OptionList
 
 from tests.disk import Disk, disk_home  # noqa: F401  (a fixture)
-from tests.ui.conftest import AppFactory, active_view, chat_screen, press_now, screen_text, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, press_now, screen_text, send, settle
 from tui.app import WhirrApp
 from tui.config import Config, save_config
 from tui.engine.base import ChatMessage
 from tui.engine.options import Options
 from tui.modelfile import parse
-from tui.modelfile.personas import PersonaStore
+from tui.models.personas import PersonaStore
 from tui.paths import resolve_paths
 from tui.screens.chat import ChatScreen
 from tui.screens.dialogs import ChoiceDialog, TextDialog
@@ -340,6 +340,7 @@ async def test_the_palette_lists_the_editor(make_app: AppFactory) -> None:
         assert {"New Modelfile", "Open Modelfile", "Save persona", "Save persona as", "Revert", "Try it"} <= set(titles)
 
 
+@pytest.mark.model
 async def test_a_saved_persona_answers_with_its_system_prompt(whirr_home: Path, starter_path: Path) -> None:
     """The real starter model, greedy: the unsaved Modelfile answers in the try-it pane, and the
     persona saved from it follows its SYSTEM line in a chat."""

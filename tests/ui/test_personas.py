@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.ui.conftest import AppFactory, active_view, open_model_picker, send, settle
+from tests.ui.helpers import AppFactory, active_view, open_model_picker, send, settle
 from tui.engine.base import ChatMessage
 from tui.modelfile import parse
-from tui.modelfile.personas import PersonaStore
+from tui.models.personas import PersonaStore
 from tui.paths import resolve_paths
 
 PIRATE = '''FROM smollm2:135m
@@ -56,7 +56,7 @@ async def test_the_sessions_own_system_prompt_wins_over_the_personas(make_app: A
 
 async def test_a_persona_whose_model_was_removed_cannot_be_picked(make_app: AppFactory) -> None:
     from tui.modelfile import parse
-    from tui.modelfile.personas import PersonaStore
+    from tui.models.personas import PersonaStore
     from tui.paths import resolve_paths
 
     store = PersonaStore(resolve_paths())

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.conftest import active_view, chat_screen, screen_text, send, settle
+import pytest
+
+from tests.ui.helpers import active_view, chat_screen, screen_text, send, settle
 from tui.app import WhirrApp
 from tui.config import Config, save_config
 from tui.engine.options import Options
-from tui.meters import AnswerEnergy, format_joules
+from tui.format import format_joules
+from tui.meters import AnswerEnergy
 from tui.paths import resolve_paths
 from tui.widgets.message import AnswerMessage, ContextMarker
 from tui.widgets.status_line import StatusLine
@@ -17,6 +20,7 @@ GREEDY = Options(temperature=0.0, seed=42, num_predict=12)
 LIMIT = 180.0  # seconds; a loaded 2-core machine can be slow
 
 
+@pytest.mark.model
 async def test_a_chat_with_the_starter_model(whirr_home: Path, starter_path: Path) -> None:
     save_config(Config(options=GREEDY), resolve_paths())
     app = WhirrApp()  # with this machine's own meters, started after the first frame
@@ -48,6 +52,7 @@ async def test_a_chat_with_the_starter_model(whirr_home: Path, starter_path: Pat
         assert f"{format_joules(energy.whirr_j)} · " in screen_text(app)
 
 
+@pytest.mark.model
 async def test_the_transcript_marks_where_the_models_view_begins(whirr_home: Path, starter_path: Path) -> None:
     save_config(Config(options=Options(temperature=0.0, seed=1, num_predict=8, num_ctx=256)), resolve_paths())
     app = WhirrApp()

@@ -10,7 +10,7 @@ import sqlite3
 from textual.pilot import Pilot
 
 from tests.disk import Disk, disk_home  # noqa: F401  (a fixture)
-from tests.ui.conftest import AppFactory, active_view, chat_screen, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, settle
 from tui.app import WhirrApp
 from tui.paths import resolve_paths
 from tui.store.db import Database

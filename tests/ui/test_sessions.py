@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import Input
 
-from tests.ui.conftest import AppFactory, active_view, chat_screen, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, send, settle
 from tui.config import Config, save_config
 from tui.engine.options import Options
 from tui.paths import resolve_paths

@@ -7,12 +7,11 @@ Answers come from the database with fixed statistics, so no clock or speed shows
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from textual.pilot import Pilot
 
-from tests.ui.conftest import AppFactory, chat_screen, settle
+from tests.ui.helpers import AppFactory, chat_screen, ready
 from tui.app import WhirrApp
 from tui.engine.base import Stats
 from tui.engine.options import Options
@@ -47,19 +46,6 @@ def seeded(make_app: AppFactory, turns: Sequence[tuple[str, str]], title: str = 
         stats = Stats(eval_count=96, eval_duration=1.2, finish_reason="stop")
         db.add_message(record.id, "assistant", answer, state="done", stats=stats)
     return app
-
-
-async def ready(pilot: Pilot) -> None:
-    """Wait for background work and for focus to land; stop cursors blinking so every
-    screenshot is the same (a focused field draws its cursor, an unfocused one does not)."""
-    await settle(pilot)
-    deadline = asyncio.get_running_loop().time() + 2
-    while pilot.app.focused is None and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.02)
-    await pilot.pause()
-    for screen in pilot.app.screen_stack:
-        for field in screen.query("TextArea, Input"):
-            field.cursor_blink = False  # type: ignore[attr-defined]
 
 
 def pressing(*keys: str) -> Callable[[Pilot], Awaitable[None]]:

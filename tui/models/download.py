@@ -24,7 +24,7 @@ from enum import Enum
 from pathlib import Path
 
 from tui.files import write_atomically
-from tui.models.fit import human_size
+from tui.format import human_size
 from tui.models.gguf_info import GGUFError, read_gguf_info
 from tui.models.hub import HubModel, file_url, http_problem, open_stream
 from tui.models.sources import HF_HOST
@@ -118,16 +118,6 @@ def _free_space(path: Path) -> int:
     while not path.exists():
         path = path.parent
     return shutil.disk_usage(path).free
-
-
-def human_duration(seconds: float) -> str:
-    """A time left as `ollama pull` prints it: 5s, 3m39s, 1h2m."""
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m"
-    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
 
 
 class DownloadManager:

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 
+from tui.actions import CHAT_ACTIONS
+from tui.bindings import binding
 from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 from tui.screens.help import HelpScreen
 from tui.screens.library import LibraryScreen
@@ -16,8 +18,6 @@ from tui.screens.search import SearchDialog
 from tui.screens.session_dialog import SessionDialog, SessionSettings
 from tui.screens.sessions import SessionsScreen
 from tui.store.records import SearchHit
-from tui.actions import CHAT_ACTIONS
-from tui.widgets.keys import binding
 from tui.widgets.session_tabs import SessionTabs, tab_id
 from tui.widgets.transcript import Transcript
 
@@ -48,7 +48,7 @@ class ChatScreen(SessionsScreen):
         if view is None:
             return
         session = view.session
-        db = self.whirr.db
+        db = self.services.db
         empty = view.data.count() == 0
         index = await self.close_tab(session.id)
         if empty:
@@ -120,7 +120,7 @@ class ChatScreen(SessionsScreen):
         if view is None:
             return
         picker = ModelPicker(
-            self.whirr.library, view.session.model, view.data.options.num_ctx, personas=self.whirr.personas
+            self.services.library, view.session.model, view.data.options.num_ctx, personas=self.services.personas
         )
         self.app.push_screen(picker, self.use_model)
 
@@ -135,7 +135,7 @@ class ChatScreen(SessionsScreen):
     def action_open_library(self) -> None:
         """F3: the model library; Enter there uses the model in this session."""
         view = self.view
-        self.app.push_screen(LibraryScreen(view.session.model if view is not None else ""), self.use_model)
+        self.app.push_screen(LibraryScreen(self.services, view.session.model if view is not None else ""), self.use_model)
 
     # -- answers -------------------------------------------------------------------------------
 
@@ -158,14 +158,14 @@ class ChatScreen(SessionsScreen):
             return
         blocks = answer.code_blocks()
         if not blocks:
-            self.whirr.copy_text(answer.answer_text, "the answer")
+            self.services.copy_text(answer.answer_text, "the answer")
             return
         choices = ["The whole answer"] + [f"Code block {i}: {_first_line(b)}" for i, b in enumerate(blocks, 1)]
 
         def done(choice: int | None) -> None:
             if choice is not None:
                 text, what = (answer.answer_text, "the answer") if choice == 0 else (blocks[choice - 1], f"code block {choice}")
-                self.whirr.copy_text(text, what)
+                self.services.copy_text(text, what)
 
         self.app.push_screen(ChoiceDialog("Copy", choices), done)
 
@@ -177,7 +177,7 @@ class ChatScreen(SessionsScreen):
 
     def action_modelfile_editor(self) -> None:
         """F4: the Modelfile editor, over the chat."""
-        self.app.push_screen(ModelfileEditor())
+        self.app.push_screen(ModelfileEditor(self.services))
 
     def action_search(self) -> None:
         """Ctrl+F."""
@@ -188,7 +188,7 @@ class ChatScreen(SessionsScreen):
             view = await self.open_session(hit.session_id)
             await view.query_one(Transcript).jump_to(hit.message_id)
 
-        self.app.push_screen(SearchDialog(self.whirr.db), done)
+        self.app.push_screen(SearchDialog(self.services.db), done)
 
     def action_export(self, fmt: str) -> None:
         """Write the session to a Markdown or JSON file."""
@@ -200,7 +200,7 @@ class ChatScreen(SessionsScreen):
 
         def done(path: str | None) -> None:
             if path:
-                self.whirr.export_session(view.session.id, fmt, Path(path).expanduser())
+                self.services.export_session(view.session.id, fmt, Path(path).expanduser())
 
         self.app.push_screen(TextDialog(f"Export as {fmt.capitalize()}", "File", default), done)
 
@@ -227,7 +227,7 @@ class ChatScreen(SessionsScreen):
             if not yes:
                 return
             await self.close_tab(session.id)
-            db = self.whirr.db
+            db = self.services.db
             if what == "delete":
                 db.delete_session(session.id)
             else:
@@ -238,7 +238,7 @@ class ChatScreen(SessionsScreen):
 
     def action_reopen_session(self) -> None:
         """Reopen an archived or closed session."""
-        db = self.whirr.db
+        db = self.services.db
         candidates = db.list_sessions(archived=True) + [s for s in db.list_sessions() if not s.open]
         if not candidates:
             self.notify("There are no archived or closed sessions.")
@@ -253,7 +253,7 @@ class ChatScreen(SessionsScreen):
 
     def action_help(self) -> None:
         """F1 or ?."""
-        self.app.push_screen(HelpScreen(self.whirr.config.keys))
+        self.app.push_screen(HelpScreen(self.services.config.keys))
 
 
 def _first_line(text: str, limit: int = 40) -> str:

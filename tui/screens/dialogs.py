@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from tui.widgets.keys import bindings
+from tui.bindings import bindings
 
 T = TypeVar("T")
 

@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
+from tui.actions import Action, APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, EDITOR_ACTIONS, HUB_ACTIONS, LIBRARY_ACTIONS, MOVE_KEYS, PROMPT_ACTIONS
+from tui.bindings import bindings
 from tui.screens.dialogs import Dialog
-from tui.widgets.keys import bindings
-from tui.actions import APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, EDITOR_ACTIONS, HUB_ACTIONS, LIBRARY_ACTIONS, MOVE_KEYS, PROMPT_ACTIONS, Action
 
 
 def key_text(keys: str) -> str:

@@ -15,10 +15,10 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
-from tui.models.fit import available_memory as free_memory
-from tui.models.fit import check_fit, human_size
-from tui.modelfile.personas import Persona, PersonaStore, persona_problem
+from tui.format import human_size
+from tui.models.fit import available_memory as free_memory, check_fit
 from tui.models.library import Library, ModelEntry
+from tui.models.personas import Persona, PersonaStore, persona_problem
 from tui.models.remote import ServerListing, remote_listings
 from tui.screens.dialogs import Dialog
 

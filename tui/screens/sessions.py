@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import ComposeResult
@@ -14,17 +14,17 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Tabs
 
+from tui.chat.session_data import SessionData
 from tui.store.records import Session
 from tui.widgets.meters_panel import LiveAnswer, MetersPanel
 from tui.widgets.prompt import PromptArea
-from tui.widgets.session_data import SessionData
 from tui.widgets.session_tabs import SessionTabs, tab_id
 from tui.widgets.session_view import SessionView
 from tui.widgets.status_line import Status, StatusLine
 
 if TYPE_CHECKING:
-    from tui.app import WhirrApp
     from tui.meters import AnswerEnergy
+    from tui.services import Services
 
 UNDO_SECONDS = 6.0
 METERS_MIN_WIDTH = 120  # "auto" shows the meters panel from this terminal width on
@@ -53,8 +53,9 @@ class SessionsScreen(Screen):
     SessionsScreen #sessions { height: 1fr; }
     """
 
-    def __init__(self) -> None:
+    def __init__(self, services: Services) -> None:
         super().__init__()
+        self.services = services
         self.closed: ClosedTab | None = None
         self._undo_timer = None
         self._shown: dict[int, tuple[str, bool, bool]] = {}
@@ -73,18 +74,13 @@ class SessionsScreen(Screen):
     async def on_mount(self) -> None:
         self._place_meters(self.app.size.width)
         self.set_interval(METERS_EVERY, self._refresh_meters)
-        sessions = self.whirr.db.list_sessions(open_only=True) or [self.create_session()]
+        sessions = self.services.db.list_sessions(open_only=True) or [self.create_session()]
         tabs = self.query_one(SessionTabs)
         for session in sessions:
             await tabs.add_session(session.id, session.title)
         await self.open_session(sessions[-1].id)
 
     # -- sessions and tabs ---------------------------------------------------------------------
-
-    @property
-    def whirr(self) -> WhirrApp:
-        """The app, with its database, config and library."""
-        return cast("WhirrApp", self.app)
 
     @property
     def view(self) -> SessionView | None:
@@ -96,8 +92,8 @@ class SessionsScreen(Screen):
 
     def create_session(self) -> Session:
         """A new session from the config's defaults."""
-        config = self.whirr.config
-        return self.whirr.db.create_session(
+        config = self.services.config
+        return self.services.db.create_session(
             "New chat", config.default_model, system=config.system, options=config.options
         )
 
@@ -105,7 +101,7 @@ class SessionsScreen(Screen):
         """Show a session in a tab and activate it; a closed or archived one is opened again."""
         tabs = self.query_one(SessionTabs)
         if tabs.get_tab(tab_id(session_id)) is None:
-            db = self.whirr.db
+            db = self.services.db
             session = db.get_session(session_id)
             if session.archived:
                 db.unarchive_session(session_id)
@@ -119,9 +115,9 @@ class SessionsScreen(Screen):
         switcher = self.query_one(ContentSwitcher)
         async with self._mounting:  # a tab change and open_session may both ask at once
             if not switcher.query(f"#{view_id(session_id)}"):
-                db = self.whirr.db
+                db = self.services.db
                 data = SessionData(db, db.get_session(session_id))
-                await switcher.mount(SessionView(data, id=view_id(session_id)))
+                await switcher.mount(SessionView(data, self.services, id=view_id(session_id)))
         switcher.current = view_id(session_id)
         view = self.query_one(f"#{view_id(session_id)}", SessionView)
         view.query_one(PromptArea).focus()
@@ -195,14 +191,14 @@ class SessionsScreen(Screen):
                 rate=view.rate,
                 activity=view.activity,
                 problem="model unavailable" if view.problem else "",
-                unsaved=self.whirr.chats_unsaved,
+                unsaved=self.services.chats_unsaved,
             )
         )
 
     # -- the meters panel --------------------------------------------------------------------
 
     def _place_meters(self, width: int) -> None:
-        mode = self.whirr.config.meters_panel
+        mode = self.services.config.meters_panel
         panel = self.query_one(MetersPanel)
         shown = mode == "on" or (mode == "auto" and width >= METERS_MIN_WIDTH)
         if shown != panel.display:
@@ -216,8 +212,8 @@ class SessionsScreen(Screen):
         """Show or hide the meters panel (remembered in the config); returns whether it shows."""
         panel = self.query_one(MetersPanel)
         panel.display = not panel.display
-        self.whirr.config.meters_panel = "on" if panel.display else "off"
-        self.whirr.save_settings("the meters panel choice")
+        self.services.config.meters_panel = "on" if panel.display else "off"
+        self.services.save_settings("the meters panel choice")
         if panel.display:
             self._meters_shown_sample = None
             self._refresh_meters()
@@ -228,7 +224,7 @@ class SessionsScreen(Screen):
         """The machine's latest reading and the answer being written (cheap: runs 4 times a second
         while the panel shows; nothing is redrawn when no new reading arrived)."""
         panel = self.query_one(MetersPanel)
-        sampler = self.whirr.sampler
+        sampler = self.services.sampler
         view = self.view
         if not panel.display or sampler is None:
             return
@@ -247,7 +243,7 @@ class SessionsScreen(Screen):
             self.run_worker(partial(self._read_totals, view), group="totals", exclusive=True)
 
     async def _read_totals(self, view: SessionView) -> None:
-        db = self.whirr.db
+        db = self.services.db
 
         def read() -> tuple[AnswerEnergy | None, str, dict[str, int | float], dict[str, int | float]]:
             data = view.data
@@ -257,7 +253,7 @@ class SessionsScreen(Screen):
         if view is self.view and not view.streaming:
             panel = self.query_one(MetersPanel)
             panel.show_answer(None, last, server)
-            panel.show_totals(session, everything, self.whirr.config.energy.currency)
+            panel.show_totals(session, everything, self.services.config.energy.currency)
 
     async def on_prompt_area_submitted(self, event: PromptArea.Submitted) -> None:
         if self.view is not None:

@@ -21,7 +21,7 @@ from tui.engine.embedding import Embedders, Embeddings, InputTooLong
 from tui.engine.manager import EngineManager
 from tui.engine.options import Options
 from tui.meters.answer import AnswerEnergy, EnergyTotals
-from tui.modelfile.personas import PersonaError, PersonaStore, RunTarget, resolve_target
+from tui.models.personas import PersonaError, PersonaStore, RunTarget, resolve_target
 from tui.models.library import Library, ModelEntry, ModelNotFound
 from tui.server.inputs import ApiError
 

@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Label, Static
 
 from tui.engine.base import Stats
-from tui.widgets.markdown import ThinkSplitter, code_blocks, freeze_point, render_markdown, split_think
+from tui.markdown import ThinkSplitter, code_blocks, freeze_point, render_markdown, split_think
 
 STATUS_TEXT = {
     "queued": "waiting for the model (busy loading, or answering in another tab)…",

@@ -23,7 +23,7 @@ from tui.engine.options import Options, options_from_parameters
 from tui.files import write_atomically
 from tui.modelfile.document import Command, Modelfile
 from tui.modelfile.parser import parse
-from tui.modelfile.prompt import template_problem
+from tui.modelfile.prompt import template_error
 from tui.modelfile.writer import write
 from tui.models.library import Library, ModelEntry, ModelNotFound
 from tui.paths import Paths
@@ -241,9 +241,9 @@ def persona_problem(name: str, library: Library, personas: PersonaStore) -> str:
 
 def check_template(template: str | None) -> None:
     """Refuse a TEMPLATE that cannot render (a Go construct outside the subset, bad Jinja)."""
-    problem = template_problem(template) if template is not None else ""
+    problem = template_error(template)
     if problem:
-        raise PersonaError(f"invalid TEMPLATE: {problem}")
+        raise PersonaError(problem)
 
 
 def draft_target(modelfile: Modelfile, library: Library, personas: PersonaStore, name: str = "draft") -> RunTarget:
