@@ -26,7 +26,7 @@ def status(app: WhirrApp) -> str:
     return chat_screen(app).query_one(StatusLine).render().plain  # type: ignore[union-attr]
 
 
-async def wait_for(pilot: Pilot, condition, timeout: float = 15.0) -> None:  # noqa: ANN001
+async def wait_for(pilot: Pilot, condition, timeout: float = 30.0) -> None:  # noqa: ANN001
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
