@@ -131,6 +131,7 @@ def test_listing_asks_servers_at_once_and_waits_at_most_the_timeout(
     assert listings[0].reachable and [e.name for e in listings[0].entries] == ["gpu/tiny:latest"]
     entry = listings[0].entries[0]
     assert (entry.size, entry.details, entry.source, entry.server) == (1000, "llama 135M Q4_1", "gpu", "gpu")
+    assert [e.name for e in fetch_models(good, every=True)] == ["gpu/thinker:latest", "gpu/tiny:latest"]
     assert all(not l.reachable and l.entries == () for l in listings[1:])
     assert "no answer from" in listings[1].error
 
