@@ -48,7 +48,8 @@ def get_json(server: Server, path: str, timeout: float) -> Any:
     """GET `path` from the server and parse its JSON; RuntimeError with one line when it fails."""
     request = urllib.request.Request(server.url + path, headers=server.headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=server.ssl_context()) as response:
+        context = server.ssl_context() if server.url.startswith("https:") else None
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             body = response.read()
     except urllib.error.HTTPError as error:
         body = error.read().decode("utf-8", "replace")
