@@ -62,6 +62,7 @@ class AccessLog:
             return
         started = time.perf_counter()
         status = 0
+        self.service.totals.requests += 1
 
         async def sending(message: dict[str, Any]) -> None:
             nonlocal status
@@ -72,7 +73,6 @@ class AccessLog:
         try:
             await self.app(scope, receive, sending)
         finally:
-            self.service.totals.requests += 1
             notes = scope.get(LOG_NOTES, {})
             fields = [f"{scope['method']} {scope['path']}"]
             if "model" in notes:
