@@ -26,7 +26,7 @@ def status(app: WhirrApp) -> str:
     return chat_screen(app).query_one(StatusLine).render().plain  # type: ignore[union-attr]
 
 
-async def wait_for(pilot: Pilot, condition, timeout: float = 15.0) -> None:  # noqa: ANN001
+async def wait_for(pilot: Pilot, condition, timeout: float = 30.0) -> None:  # noqa: ANN001
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
@@ -105,3 +105,18 @@ async def test_a_database_that_cannot_be_used_shows_a_lasting_marker(make_app: A
         await pilot.press("enter")
         await settle(pilot)
         assert "chats not saved" in status(app)  # writes to memory succeed; the marker stays
+
+
+async def test_the_status_line_counts_context_while_the_answer_streams(make_app: AppFactory) -> None:
+    words = " ".join(f"word{i}" for i in range(200))
+    app = make_app(reply=lambda request: words, rate=40.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = active_view(app)
+        view.query_one(PromptArea).insert("count me")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: view.streaming and view.context_used)
+        first = view.context_used
+        assert "ctx 0/" not in status(app) and f"ctx {first:,}/" in status(app)
+        await wait_for(pilot, lambda: (view.context_used or 0) > first + 5)
+        view.stop()
+        await settle(pilot)
