@@ -4,6 +4,7 @@ per request in whirr.log (never the prompt), and errors in each API's own shape.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fnmatch
 import hmac
@@ -141,6 +142,7 @@ def create_app(
         middleware.append(Middleware(ApiKey, key=api_key))
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(service.library.list)  # the first listing reads every header: not on a request
         yield
         service.close()
 
