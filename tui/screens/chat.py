@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tui.actions import CHAT_ACTIONS
 from tui.bindings import binding
+from tui.paths import export_folder
 from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 from tui.screens.help import HelpScreen
 from tui.screens.library import LibraryScreen
@@ -196,7 +197,7 @@ class ChatScreen(SessionsScreen):
         if view is None:
             return
         suffix = ".md" if fmt == "markdown" else ".json"
-        default = str(Path.cwd() / f"{_slug(view.session.title)}{suffix}")
+        default = str(export_folder() / f"{_slug(view.session.title)}{suffix}")
 
         def done(path: str | None) -> None:
             if path:
