@@ -120,3 +120,25 @@ async def test_the_status_line_counts_context_while_the_answer_streams(make_app:
         await wait_for(pilot, lambda: (view.context_used or 0) > first + 5)
         view.stop()
         await settle(pilot)
+
+
+async def test_choices_and_exports_on_a_read_only_home_are_reported_and_kept(make_app: AppFactory, disk_home: Disk) -> None:  # noqa: F811
+    app = make_app()
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        view = active_view(app)
+        view.query_one(PromptArea).insert("keep me")
+        await pilot.press("enter")
+        await settle(pilot)
+        disk_home.read_only()
+        try:
+            app.theme = "whirr-light"  # the palette's theme picker
+            await pilot.pause()
+            assert app.theme == "whirr-light"
+            assert any(m.startswith("Could not save the theme choice (cannot write") for m in notices(app)), notices(app)
+            target = disk_home.root / "chat.md"
+            app.export_session(view.session.id, "markdown", target)
+            await pilot.pause()
+            assert any(m.startswith(f"Not exported: cannot write {target}") for m in notices(app)), notices(app)
+            assert app.is_running
+        finally:
+            disk_home.writable()
