@@ -31,6 +31,7 @@ from tui.screens.library import LibraryScreen
 from tui.screens.modelfile_editor import ModelfileEditor
 from tui.services import EngineSource
 from tui.store.db import Database, DatabaseError
+from tui.files import write_problem
 from tui.terminal import read_alt_digits_as_alt
 from tui.themes import DEFAULT_THEME, load_themes
 
@@ -207,7 +208,7 @@ class WhirrApp(App[None]):
         try:
             save_config(self.config, self.paths)
         except OSError as error:
-            self.notify(f"could not save {what}: {error.strerror}", severity="warning")
+            self.notify(f"Could not save {what} ({write_problem(error)}); it applies until whirr quits.", severity="warning")
 
     # -- palette, clipboard, export ------------------------------------------------------------
 
@@ -279,6 +280,6 @@ class WhirrApp(App[None]):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         except OSError as error:
-            self.notify(f"Could not write {path}: {error.strerror}", severity="error")
+            self.notify(f"Not exported: {write_problem(error)}. The session is unchanged; try another folder.", severity="error")
             return
         self.notify(f"Exported to {path}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets import Button, Input, Static
 
 from tests.ollamaserver import ANSWER, StandIn
 from tests.ui.helpers import active_view, chat_screen, open_model_picker, screen_text, send, settle

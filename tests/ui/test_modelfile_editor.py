@@ -237,6 +237,9 @@ async def test_try_it_streams_the_unsaved_persona_and_escape_stops_it(make_app: 
         try_it = editor.query_one(TryIt)
         await wait_for(pilot, lambda: bool(try_it.query(AnswerMessage)) and "Arr" in try_it.query_one(AnswerMessage).text)
         assert try_it.streaming
+        await pilot.pause(0.2)
+        meta = str(try_it.query_one(AnswerMessage).query_one(".answer-meta", Label).render())
+        assert "reading the conversation" not in meta  # the status went with the first token
         await press_now(pilot, "escape")
         await wait_for(pilot, lambda: not try_it.streaming)
         answer = try_it.query_one(AnswerMessage)

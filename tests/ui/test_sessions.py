@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, OptionList
 
 from tests.ui.helpers import AppFactory, active_view, chat_screen, send, settle, wait_until
@@ -246,3 +247,23 @@ async def test_search_jumps_to_the_message_in_its_session(make_app: AppFactory) 
         assert view.session.id == zebra_session
         found = view.query_one(Transcript).query(".-found")
         assert [w.content for w in found] == ["the zebra question"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("documents", [True, False])
+async def test_export_proposes_the_documents_or_home_folder(
+    make_app: AppFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, documents: bool
+) -> None:
+    home = tmp_path / "home"
+    (home / "Documents").mkdir(parents=True) if documents else home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DOCUMENTS_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))  # no user-dirs.dirs there
+    monkeypatch.chdir(tmp_path)  # started from elsewhere: not proposed
+    app = make_app()
+    async with app.run_test() as pilot:
+        await send(pilot, "export me")
+        await chat_screen(app).run_action("export('markdown')")
+        await pilot.pause()
+        proposed = Path(app.screen.query_one(Input).value)
+        assert proposed.parent == (home / "Documents" if documents else home)
+        assert proposed.name == "export-me.md"

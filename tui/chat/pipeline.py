@@ -140,6 +140,7 @@ class AnswerPipeline:
         self._clock = clock
         self.measurement: Measurement | None = None  # the energy being measured while streaming
         self.tokens = 0
+        self.prompt_tokens: int | None = None  # counted before the answer starts
         self._pieces: list[str] = []
         self._first_at: float | None = None
         self._stream: ChatStream | None = None
@@ -155,6 +156,12 @@ class AnswerPipeline:
             return None
         elapsed = self._clock() - self._first_at
         return self.tokens / elapsed if elapsed > RATE_AFTER else None
+
+    @property
+    def context_used(self) -> int | None:
+        """Tokens in the model's context now: the prompt plus the answer so far (None until the
+        prompt is counted; the answer's statistics then give the exact figure)."""
+        return None if self.prompt_tokens is None else self.prompt_tokens + self.tokens
 
     def cancel(self) -> bool:
         """Stop the answer; the partial answer is kept. False when nothing is streaming yet."""
@@ -175,6 +182,7 @@ class AnswerPipeline:
                 self._on_start()
             if self._meter is not None and not self.remote:
                 self.measurement = self._meter.start()
+            self.prompt_tokens = await asyncio.to_thread(engine.count_tokens, self.request.messages, self.request.options)
             self._stream = engine.chat(self.request)
             done = await self._pump(self._stream)
         except Exception as caught:  # whatever goes wrong ends this answer, never its caller

@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="serve models over Ollama's API and the OpenAI API",
         description="Serve whirr's models (and personas) over Ollama's API (/api/...) and the OpenAI "
         "API (/v1/...), on 127.0.0.1:11434 unless WHIRR_HOST=host:port or --host/--port say otherwise. "
-        "Every answer carries its energy (energy_joules, energy_joules_per_token, energy_method). "
+        "Every answer carries its energy (energy_joules, energy_joules_per_token, energy_co2_grams, "
+        "energy_method). "
         "Binding an address other than loopback needs --host and an API key (--api-key or "
         "WHIRR_API_KEY), or --no-auth.",
     )

@@ -20,6 +20,7 @@ from textual.widgets import ContentSwitcher, Footer, Tabs
 from tui.actions import CHAT_ACTIONS
 from tui.bindings import binding
 from tui.chat.session_data import SessionData
+from tui.paths import export_folder
 from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 from tui.screens.help import HelpScreen
 from tui.screens.library import LibraryScreen
@@ -454,7 +455,7 @@ class ChatScreen(Screen):
         if view is None:
             return
         suffix = ".md" if fmt == "markdown" else ".json"
-        default = str(Path.cwd() / f"{_slug(view.session.title)}{suffix}")
+        default = str(export_folder() / f"{_slug(view.session.title)}{suffix}")
 
         def done(path: str | None) -> None:
             if path:

@@ -206,6 +206,7 @@ class SessionView(Vertical):
             widget.flush()
             if self._pipeline is not None and self._pipeline.tokens:
                 self.rate = self._pipeline.rate()
+                self.context_used = self._pipeline.context_used  # grows as the answer streams
                 self.post_message(self.Changed(self))
 
         def started() -> None:
