@@ -169,7 +169,7 @@ def test_parse_settings_uses_the_modelfile_rules() -> None:
     assert settings.options.min_p == 0.05
     assert settings.options.stop == ("###", "</s>")
     _, errors = parse_settings("", {"seed": "1.5", "num_ctx": "0"}, "", Options())
-    assert errors == {"seed": "invalid int value [1.5]", "num_ctx": "num_ctx must be at least 1"}
+    assert errors == {"seed": "invalid int value [1.5]", "num_ctx": "num_ctx must be >= 1, got 0"}
 
 
 async def test_archive_asks_first_and_the_session_can_be_reopened(make_app: AppFactory) -> None:
