@@ -69,17 +69,6 @@ def place(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-STORE_SOURCES = {
-        "smollm2:135m": "built-in",
-        "tinypirate:latest": "ollama",
-        "someone/tiny:q4": "ollama",
-        "hf.co/org/repo:q4_1": "ollama",
-        "lmstudio-community/smollm2-135m-instruct-gguf:q4_1": "lmstudio",
-        "hf.co/huggingfacetb/smollm2-135m-instruct-gguf:q4_1": "hf-cache",
-}
-"""What the `stores` fixture makes whirr list: each model's name and source."""
-
-
 @dataclass(frozen=True)
 class Stores:
     """Other tools' folders (those whirr_home points at), each holding the starter model, and

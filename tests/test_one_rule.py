@@ -13,7 +13,7 @@ import pytest
 from tui.cli import build_parser, main
 from tui.commands.common import load_context, options_from_flags, resolve_usable
 from tui.commands.interactive import handle_command
-from tui.commands.run import Chat
+from tui.commands.chat import Chat
 from tui.config import load_config
 from tui.engine.llama import LlamaEngine
 from tui.engine.options import OPTION_FIELDS, Options, ParameterError, option_help, option_range, option_type, parse_parameter

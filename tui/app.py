@@ -12,26 +12,28 @@ import threading
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.theme import Theme
 
+from tui.actions import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
+from tui.bindings import binding, key_problem
 from tui.config import load_config, save_config
+from tui.markdown import markdown_styles
 from tui.meters import EnergyMeter, Probe, Sampler
-from tui.modelfile.personas import PersonaStore, RunTarget, resolve_target
 from tui.models.download import DownloadManager
 from tui.models.library import Library
+from tui.models.personas import PersonaStore, RunTarget, resolve_target
 from tui.paths import Paths, resolve_paths
 from tui.screens.chat import ChatScreen
 from tui.screens.library import LibraryScreen
 from tui.screens.modelfile_editor import ModelfileEditor
+from tui.services import EngineSource
 from tui.store.db import Database, DatabaseError
+from tui.files import write_problem
+from tui.terminal import read_alt_digits_as_alt
 from tui.themes import DEFAULT_THEME, load_themes
-from tui.actions import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
-from tui.widgets.keys import binding
-from tui.widgets.markdown import markdown_styles
 
 
 def _settle_garbage_collector() -> None:
@@ -45,24 +47,12 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
-class EngineSource(Protocol):
-    """Hands out the engine for a model name (EngineManager, or SyntheticEngines in tests)."""
-
-    def engine_for(self, model_name: str) -> Any:
-        """The engine for `model_name`; raises LookupError or EngineError when it cannot be used."""
-        ...
-
-    def engine_for_target(self, target: RunTarget) -> Any:
-        """The engine for a resolved RunTarget (its file and adapter)."""
-        ...
-
-
 SCREEN_ACTIONS = {ChatScreen: CHAT_ACTIONS, LibraryScreen: LIBRARY_ACTIONS, ModelfileEditor: EDITOR_ACTIONS}
 """The actions the command palette offers on each screen."""
 
 
 class WhirrApp(App[None]):
-    """Tabs of chat sessions with local models."""
+    """Tabs of chat sessions with local models; also the `Services` its screens are handed."""
 
     CSS_PATH = "app.tcss"
     TITLE = "whirr"
@@ -75,6 +65,7 @@ class WhirrApp(App[None]):
         `sampler` to the machine's own, started after the first frame. A sampler passed in is
         left to its owner to start and stop (a test records readings into it)."""
         super().__init__()
+        read_alt_digits_as_alt()  # Alt+1..9 jump to tabs over SSH and tmux too
         self.paths = paths or resolve_paths()
         self.config, self.startup_warnings = load_config(self.paths)
         self.library = Library.from_config(self.paths, self.config)
@@ -108,8 +99,11 @@ class WhirrApp(App[None]):
     def _apply_keymap(self, keys: dict[str, str]) -> None:
         unknown = unknown_key_ids(keys)
         if unknown:
-            self.startup_warnings.append(f"[keys] ignores unknown binding ids: {', '.join(unknown)}")
-        self.set_keymap({k: v for k, v in keys.items() if k not in unknown})
+            self.startup_warnings.append(f"[keys] ignores unknown binding ids: {', '.join(unknown)} (F1 lists the ids)")
+        invalid = {k: key_problem(v) for k, v in keys.items() if k not in unknown and key_problem(v)}
+        for binding_id, problem in invalid.items():
+            self.startup_warnings.append(f"[keys] \"{binding_id}\" ignored: {problem}")
+        self.set_keymap({k: v for k, v in keys.items() if k not in unknown and k not in invalid})
 
     def _open_database(self) -> Database:
         try:
@@ -144,7 +138,7 @@ class WhirrApp(App[None]):
                 screen.refresh_status()
 
     def get_default_screen(self) -> Screen:
-        return ChatScreen()
+        return ChatScreen(self)
 
     def on_mount(self) -> None:
         self.call_after_refresh(_settle_garbage_collector)
@@ -214,7 +208,7 @@ class WhirrApp(App[None]):
         try:
             save_config(self.config, self.paths)
         except OSError as error:
-            self.notify(f"could not save {what}: {error.strerror}", severity="warning")
+            self.notify(f"Could not save {what} ({write_problem(error)}); it applies until whirr quits.", severity="warning")
 
     # -- palette, clipboard, export ------------------------------------------------------------
 
@@ -229,7 +223,7 @@ class WhirrApp(App[None]):
                 yield SystemCommand(action.description, action.help, partial(screen.run_action, action.action))
 
     async def action_quit(self) -> None:
-        """Ctrl+Q: quit; with unsaved edits in the Modelfile editor, it asks first."""
+        """Quit; with unsaved edits in the Modelfile editor, ask first."""
         editor = next((s for s in self.screen_stack if isinstance(s, ModelfileEditor)), None)
         if editor is not None and editor.dirty:
             editor.quit_app()
@@ -286,6 +280,6 @@ class WhirrApp(App[None]):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         except OSError as error:
-            self.notify(f"Could not write {path}: {error.strerror}", severity="error")
+            self.notify(f"Not exported: {write_problem(error)}. The session is unchanged; try another folder.", severity="error")
             return
         self.notify(f"Exported to {path}")

@@ -66,3 +66,12 @@ def resolve_paths() -> Paths:
         Path(platformdirs.user_data_dir(APP_NAME)),
         Path(platformdirs.user_cache_dir(APP_NAME)),
     )
+
+
+def export_folder() -> Path:
+    """Where an export is proposed: the user's documents folder when there is one, else the home
+    folder (never the folder whirr happened to be started from)."""
+    import platformdirs
+
+    documents = Path(platformdirs.user_documents_dir())
+    return documents if documents.is_dir() else Path.home()

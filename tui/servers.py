@@ -17,15 +17,19 @@ and removing a server rewrites config.toml with tomli-w, keeping every other key
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from tui.files import write_atomically
 from tui.paths import Paths
+
+if TYPE_CHECKING:
+    import ssl
 
 KINDS = ("ollama", "openai")
 ServerKind = Literal["ollama", "openai"]
@@ -56,6 +60,23 @@ class Server:
     def api_key(self) -> str | None:
         """The key from the environment (never stored by whirr); None when unset."""
         return os.environ.get(self.api_key_env) or None if self.api_key_env else None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What every request to this server carries: its key, when one is set."""
+        key = self.api_key
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def ssl_context(self) -> "ssl.SSLContext":
+        """TLS checked with the system's certificates, or not at all when `verify = false`."""
+        import ssl
+
+        if self.verify:
+            return ssl.create_default_context()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
 
     def shows(self, model: str) -> bool:
         """True when `models` is empty or names this model."""
@@ -198,6 +219,34 @@ def remove_server(paths: Paths, name: str) -> bool:
         del document["servers"]
     write_atomically(paths.config_file, tomli_w.dumps(document))
     return True
+
+
+def refused_key_message(server: Server) -> str:
+    """What HTTP 401/403 from `server` means, naming the variable its key comes from."""
+    return f"the server refused the API key ({server.api_key_env or 'no api_key_env set'})"
+
+
+def looks_like_html(text: str) -> bool:
+    """True for an HTML page (what a proxy sends instead of the API's answer)."""
+    head = text.lstrip()[:200].lower()
+    return head.startswith(("<!doctype", "<html")) or "<html" in head or "<body" in head
+
+
+def http_error_message(server: Server, status: int, body: str) -> str:
+    """One line for an HTTP error status from `server` with its body: a refused key, a proxy's
+    HTML page, or the error the API gave (Ollama's and OpenAI's JSON errors, or plain text)."""
+    if status in (401, 403):
+        return refused_key_message(server)
+    if looks_like_html(body):
+        return f"{server.name} sent an HTML page (HTTP {status}), not an API answer: a proxy in the way?"
+    message = body
+    try:
+        data = json.loads(body)
+        error = data.get("error") if isinstance(data, dict) else None
+        message = str((error.get("message") if isinstance(error, dict) else error) or data.get("message") or body)
+    except (ValueError, AttributeError):
+        pass
+    return f"{server.name} answered HTTP {status}: {' '.join(message.split())[:200] or 'no details'}"
 
 
 def split_remote(name: str, servers: list[Server]) -> tuple[Server, str] | None:

@@ -23,6 +23,7 @@ def test_version_and_help_for_every_command(run_whirr, greedy) -> None:
         assert result.returncode == 0 and "usage: whirr " + command in result.stdout
 
 
+@pytest.mark.model
 def test_one_shot_answer_is_deterministic(run_whirr, greedy) -> None:
     args = ["run", "smollm2:135m", "Name", "a", "colour.", *greedy, "--num-predict", "12"]
     first, second = run_whirr(*args), run_whirr(*args)
@@ -31,6 +32,7 @@ def test_one_shot_answer_is_deterministic(run_whirr, greedy) -> None:
     assert first.stderr == ""
 
 
+@pytest.mark.model
 def test_prompt_from_stdin_and_verbose_statistics(run_whirr, greedy) -> None:
     result = run_whirr("run", "--verbose", *greedy, "--num-predict", "8", input="Say hello.")
     assert result.returncode == 0, result.stderr
@@ -61,6 +63,7 @@ def test_invalid_option_names_the_option(run_whirr, greedy) -> None:
     assert result.returncode == 2 and "argument --num-ctx: num_ctx must be >= 1, got -5" in result.stderr
 
 
+@pytest.mark.model
 def test_prompt_longer_than_context_names_both_counts(run_whirr, greedy) -> None:
     # llama.cpp pads the context to a multiple of 256 tokens.
     result = run_whirr("run", "smollm2:135m", *greedy[:4], "--num-ctx", "100", "word " * 300)
@@ -101,11 +104,13 @@ def test_running_a_broken_file_is_a_one_line_error(run_whirr, tmp_path: Path, co
     assert problem in result.stderr, result.stderr
 
 
+@pytest.mark.model
 def test_run_a_gguf_file_by_path(run_whirr, greedy, whirr_home: Path, starter_path: Path) -> None:
     result = run_whirr("run", str(starter_path), "Hi", *greedy, "--num-predict", "4")
     assert result.returncode == 0 and result.stdout.strip()
 
 
+@pytest.mark.model
 def test_batch_writes_jsonl(run_whirr, greedy, tmp_path: Path) -> None:
     prompts = tmp_path / "prompts.txt"
     prompts.write_text('Say one.\n{"prompt": "Say two."}\n\nSay three.\n')
@@ -134,6 +139,7 @@ def test_batch_with_bad_jsonl_line_names_it(run_whirr, tmp_path: Path, name: str
     assert result.returncode == 1 and f"{prompts}:{line}: {message}" in result.stderr, result.stderr
 
 
+@pytest.mark.model
 def test_ctrl_c_stops_the_answer_keeps_it_and_exits_130(whirr_command, greedy, whirr_home: Path) -> None:
     process = subprocess.Popen(
         [*whirr_command, "run", "smollm2:135m", "Write a long story.", *greedy, "--num-predict", "2000"],
@@ -153,6 +159,7 @@ def _stat(screen: str, label: str) -> int:
     return int(line.split(":")[1].split()[0])
 
 
+@pytest.mark.model
 def test_interactive_chat_keeps_history_and_slash_commands(terminal, greedy) -> None:
     chat = terminal("run", "smollm2:135m", "--verbose", *greedy, "--num-predict", "8")
     chat.expect(">>> ")
@@ -184,6 +191,7 @@ def test_interactive_chat_keeps_history_and_slash_commands(terminal, greedy) -> 
     assert chat.close() == 0
 
 
+@pytest.mark.model
 def test_bench_measures_every_path_as_json(run_whirr) -> None:
     paths = ["runner", "whirr", "whirr-thread", "raw-generate", "chat-completion-stream"]
     result = run_whirr("bench", "--tokens", "12", "--rounds", "1", "--json", "--pipe", "2000", "--paths", ",".join(paths))

@@ -78,3 +78,19 @@ def test_a_home_that_cannot_be_written(filled_home: Disk, run_whirr, tmp_path: P
     listing = run_whirr("list").stdout
     assert "pirate:latest" in listing and "tiny:latest" in listing and "parrot" not in listing
     assert not list(resolve_paths().data_dir.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("fault", ["read-only", "full"])
+def test_pull_to_a_home_that_cannot_be_written_says_why(disk_home: Disk, run_whirr, fake_hub, fault: str) -> None:  # noqa: F811, ANN001
+    from tests.hubserver import STARTER_REPO
+
+    resolve_paths().models_dir.mkdir(parents=True)
+    disk_home.read_only() if fault == "read-only" else disk_home.fill()
+    try:
+        result = run_whirr("pull", f"hf.co/{STARTER_REPO}:Q4_1")
+    finally:
+        disk_home.writable() if fault == "read-only" else disk_home.free()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    expected = ("Read-only file system", "Permission denied") if fault == "read-only" else ("No space left", "disk space", "free")
+    assert last.startswith("Error: ") and any(word in last for word in expected), result.stderr

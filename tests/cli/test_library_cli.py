@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import STORE_SOURCES
+import pytest
+
+from tests.helpers import STORE_SOURCES
 from tui.paths import resolve_paths
 
 PIRATE = "FROM smollm2:135m\nSYSTEM Arr.\n"
@@ -29,6 +31,7 @@ def test_list_shows_every_source(run_whirr, stores) -> None:
     assert " MB " in line
 
 
+@pytest.mark.model
 def test_an_ollama_model_answers_with_its_own_template_system_and_parameters(run_whirr, stores, starter_path) -> None:
     ollama = run_whirr("run", "tinypirate", "Hello")
     assert ollama.returncode == 0, ollama.stderr
@@ -89,6 +92,7 @@ def test_cp_makes_an_alias_or_copies_a_persona(run_whirr, stores) -> None:
     assert stores.ollama_blob.is_file()
 
 
+@pytest.mark.model
 def test_cp_adds_a_gguf_file_by_path_and_rm_only_forgets_it(run_whirr, tmp_path: Path, place_starter, greedy) -> None:  # noqa: ANN001
     loose = tmp_path / "elsewhere" / "tiny.gguf"
     place_starter(loose)
@@ -104,6 +108,7 @@ def test_cp_adds_a_gguf_file_by_path_and_rm_only_forgets_it(run_whirr, tmp_path:
     assert missing.returncode == 1 and "model '" in missing.stderr
 
 
+@pytest.mark.model
 def test_a_model_that_does_not_fit_is_refused_unless_forced(run_whirr, huge_model, greedy) -> None:
     refused = run_whirr("run", huge_model, "hi", *greedy)
     assert refused.returncode == 1
@@ -122,6 +127,7 @@ def _modelfile(folder: Path) -> Path:
     return path
 
 
+@pytest.mark.model
 def test_a_split_model_runs_like_the_whole_file(run_whirr, split_starter, greedy) -> None:
     folder = resolve_paths().models_dir
     folder.mkdir(parents=True)
@@ -152,3 +158,18 @@ def test_unknown_names_suggest_only_close_ones(run_whirr, stores) -> None:
     assert other.returncode == 1 and "not found" in other.stderr and "did you mean" not in other.stderr
     prefix = run_whirr("rm", "tinypi")
     assert "'tinypirate:latest'?)" in prefix.stderr
+
+
+def test_a_persona_whose_model_was_removed_is_listed_as_unusable(run_whirr, place_starter, tmp_path: Path) -> None:  # noqa: ANN001
+    model = resolve_paths().models_dir / "Tiny-Model.Q4_1.gguf"
+    place_starter(model)
+    (tmp_path / "Modelfile").write_text("FROM tiny-model:q4_1\nSYSTEM Arr.\n")
+    assert run_whirr("create", "pirate", "-f", str(tmp_path / "Modelfile")).returncode == 0
+    (tmp_path / "Captain").write_text("FROM pirate\nSYSTEM Captain.\n")
+    assert run_whirr("create", "captain", "-f", str(tmp_path / "Captain")).returncode == 0
+    assert "unusable" not in run_whirr("list").stdout
+    model.unlink()
+    listing = run_whirr("list").stdout
+    for name in ("pirate:latest", "captain:latest"):
+        line = next(line for line in listing.splitlines() if line.startswith(name))
+        assert "unusable: " in line and "tiny-model:q4_1" in line, line

@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import whirr
+from tests.helpers import whirr
 from tests.hubserver import BROKEN_REPO, STARTER_FILE, STARTER_REPO, FakeHub
 from tui.commands.pull import progress_line
-from tui.models.download import Download, Part, State, human_duration
+from tui.format import human_duration
+from tui.models.download import Download, Part, State
 
 NAME = "hf.co/whirr-test/smollm2-135m-instruct-gguf:q4_1"
 
 
+@pytest.mark.model
 def test_pull_then_list_and_run(run_whirr, fake_hub: FakeHub, greedy: list[str], whirr_home: Path) -> None:  # noqa: ANN001
     pulled = run_whirr("pull", f"hf.co/{STARTER_REPO}:Q4_1")
     assert pulled.returncode == 0, pulled.stderr

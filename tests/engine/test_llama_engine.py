@@ -33,6 +33,7 @@ async def collect(engine: LlamaEngine, request: ChatRequest) -> tuple[list, Done
     return events, events[-1]
 
 
+@pytest.mark.model
 async def test_answer_streams_tokens_then_one_done_event(engine: LlamaEngine) -> None:
     events, done = await collect(engine, ChatRequest(QUESTION, GREEDY))
     tokens = [e for e in events if isinstance(e, TokenEvent)]
@@ -44,6 +45,7 @@ async def test_answer_streams_tokens_then_one_done_event(engine: LlamaEngine) ->
     assert sum(isinstance(e, DoneEvent) for e in events) == 1
 
 
+@pytest.mark.model
 async def test_greedy_answer_matches_llama_cpp_chat_completion(engine: LlamaEngine, starter_path: Path) -> None:
     engine.reset_cache()
     _, done = await collect(engine, ChatRequest(QUESTION, GREEDY))
@@ -57,6 +59,7 @@ async def test_greedy_answer_matches_llama_cpp_chat_completion(engine: LlamaEngi
     assert done.text == expected
 
 
+@pytest.mark.model
 async def test_same_seed_same_answer_at_temperature(engine: LlamaEngine) -> None:
     options = GREEDY.updated(temperature=0.9, seed=123)
     first = (await collect(engine, ChatRequest(QUESTION, options)))[1].text
@@ -64,6 +67,7 @@ async def test_same_seed_same_answer_at_temperature(engine: LlamaEngine) -> None
     assert first == second
 
 
+@pytest.mark.model
 async def test_second_turn_reuses_the_first_turns_tokens(engine: LlamaEngine) -> None:
     engine.reset_cache()
     _, first = await collect(engine, ChatRequest(QUESTION, GREEDY))
@@ -77,6 +81,7 @@ async def test_second_turn_reuses_the_first_turns_tokens(engine: LlamaEngine) ->
     assert second.stats.prompt_cached_count + second.stats.prompt_eval_count == total
 
 
+@pytest.mark.model
 async def test_cancel_stops_within_one_token_and_keeps_the_partial_answer(engine: LlamaEngine) -> None:
     stream = engine.chat(ChatRequest(QUESTION, GREEDY.updated(num_predict=200)))
     seen = ""
@@ -94,6 +99,7 @@ async def test_cancel_stops_within_one_token_and_keeps_the_partial_answer(engine
     assert done.stats.eval_count <= 2
 
 
+@pytest.mark.model
 async def test_stop_string_ends_the_answer_and_is_not_shown(engine: LlamaEngine) -> None:
     _, full = await collect(engine, ChatRequest(QUESTION, GREEDY))
     word = full.text.split()[2]
@@ -102,6 +108,7 @@ async def test_stop_string_ends_the_answer_and_is_not_shown(engine: LlamaEngine)
     assert done.text == full.text[: full.text.index(word)]
 
 
+@pytest.mark.model
 async def test_prompt_longer_than_the_context_is_a_clear_error(engine: LlamaEngine) -> None:
     long_prompt = [ChatMessage("user", "word " * 1500)]
     _, done = await collect(engine, ChatRequest(long_prompt, GREEDY))
@@ -110,6 +117,7 @@ async def test_prompt_longer_than_the_context_is_a_clear_error(engine: LlamaEngi
     assert done.text == ""
 
 
+@pytest.mark.model
 async def test_old_turns_are_dropped_to_fit_the_context(engine: LlamaEngine) -> None:
     history = []
     for i in range(12):
@@ -122,6 +130,7 @@ async def test_old_turns_are_dropped_to_fit_the_context(engine: LlamaEngine) -> 
     assert engine.count_tokens(kept, GREEDY) + 24 <= 1024
 
 
+@pytest.mark.model
 async def test_a_second_request_to_the_same_model_queues(engine: LlamaEngine) -> None:
     first = engine.chat(ChatRequest(QUESTION, GREEDY))
     await asyncio.sleep(0.05)
@@ -146,6 +155,7 @@ GO_CHATML = """{{ if .System }}<|im_start|>system
 """
 
 
+@pytest.mark.model
 def test_go_template_renders_like_the_ggufs_jinja(engine: LlamaEngine) -> None:
     conversation = [
         ChatMessage("system", "You are brief."),
@@ -156,6 +166,7 @@ def test_go_template_renders_like_the_ggufs_jinja(engine: LlamaEngine) -> None:
     assert engine.render_prompt(conversation, GO_CHATML) == engine.render_prompt(conversation)
 
 
+@pytest.mark.model
 async def test_jinja_template_replaces_the_models(engine: LlamaEngine) -> None:
     jinja = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:"
     tokens = engine.render_prompt(QUESTION, jinja)
@@ -164,12 +175,14 @@ async def test_jinja_template_replaces_the_models(engine: LlamaEngine) -> None:
     assert done.stats.finish_reason in ("stop", "length") and done.stats.eval_count > 0
 
 
+@pytest.mark.model
 async def test_unsupported_go_template_is_a_clear_error(engine: LlamaEngine) -> None:
     _, done = await collect(engine, ChatRequest(QUESTION, GREEDY, template="{{ .System }}{{ printf \"%s\" .Prompt }}"))
     assert done.stats.finish_reason == "error"
     assert done.stats.error.startswith("unsupported TEMPLATE:") and "printf" in done.stats.error
 
 
+@pytest.mark.model
 async def test_returning_to_a_conversation_restores_its_kv_snapshot(engine: LlamaEngine) -> None:
     engine.reset_cache()
     tab_a = [ChatMessage("user", "Tell me about the moon.")]
@@ -185,6 +198,7 @@ async def test_returning_to_a_conversation_restores_its_kv_snapshot(engine: Llam
     assert b2.stats.prompt_cached_count < b1.stats.prompt_cached_count + b1.stats.prompt_eval_count
 
 
+@pytest.mark.model
 def test_state_cache_keeps_within_its_budget(engine: LlamaEngine) -> None:
     from tui.engine.state_cache import StateCache
 

@@ -51,6 +51,7 @@ def _answer(llm: Any, meter: EnergyMeter) -> tuple[AnswerEnergy, list[LiveEnergy
     return measurement.finish(tokens), lives
 
 
+@pytest.mark.model
 def test_energy_of_a_real_answer(llm: Any, sampler: Sampler) -> None:
     meter = EnergyMeter(sampler, SETTINGS)
     answer, lives = _answer(llm, meter)
@@ -89,6 +90,7 @@ def test_energy_of_a_real_answer(llm: Any, sampler: Sampler) -> None:
     assert AnswerEnergy.from_dict(stored) == answer
 
 
+@pytest.mark.model
 def test_totals_over_answers(llm: Any, sampler: Sampler) -> None:
     first, _ = _answer(llm, EnergyMeter(sampler, SETTINGS))
     second, _ = _answer(llm, EnergyMeter(sampler, EnergySettings(currency="EUR")))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.meters.conftest import FakeGpu, FakeNvml
+from tests.meters.fakes import FakeGpu, FakeNvml
 from tui.meters import EnergyMeter, Probe, Sampler
 from tui.meters.nvml import METHOD, METHOD_POWER, NvmlSource
 

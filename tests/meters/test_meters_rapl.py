@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.meters.conftest import FakePowercap
+from tests.meters.fakes import FakePowercap
 from tui.meters import EnergyMeter, Probe, Sampler
 from tui.meters.rapl import METHOD, RaplSource, counter_delta
 

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.meters.units import (
-    everyday_equivalents,
-    format_co2,
-    format_cost,
-    format_duration,
-    format_joules,
-    format_watts,
-    format_wh,
-)
+from tui.format import everyday_equivalents, format_co2, format_cost, format_duration, format_joules, format_watts, format_wh
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pytest
 
 from tui.engine.base import ChatMessage
 from tui.modelfile import parse
-from tui.modelfile.personas import PersonaStore, resolve_target
 from tui.models.library import Library
+from tui.models.personas import PersonaStore, resolve_target
 from tui.paths import resolve_paths
 
 PIRATE = '''FROM smollm2:135m
@@ -46,6 +46,7 @@ def test_create_list_show_and_run_a_persona(whirr_home: Path, pirate_file: Path)
     assert "You are a pirate." in whirr("show", "pirate").stdout
 
 
+@pytest.mark.model
 def test_persona_answers_with_its_system_prompt_and_few_shot(whirr_home: Path, pirate_file: Path, starter_path: Path) -> None:
     assert whirr("create", "pirate", "-f", str(pirate_file)).returncode == 0
     target = resolve_target("pirate", Library(resolve_paths()), PersonaStore(resolve_paths()))
@@ -152,7 +153,7 @@ def test_the_engine_manager_runs_a_persona_on_its_base_model(whirr_home: Path, s
 
 def test_an_unsaved_persona_with_an_adapter_gets_its_own_engine(whirr_home: Path, tmp_path: Path, starter_path: Path) -> None:
     from tui.engine.manager import EngineManager
-    from tui.modelfile.personas import draft_target, prepare_modelfile
+    from tui.models.personas import draft_target, prepare_modelfile
 
     paths = resolve_paths()
     lora = tmp_path / "lora.gguf"

@@ -7,16 +7,8 @@ from pathlib import Path
 import pytest
 
 from tui.engine.base import EngineError
-from tui.models.fit import (
-    OVERHEAD_BYTES,
-    DoesNotFit,
-    Fit,
-    MemoryEstimate,
-    available_memory,
-    check_fit,
-    estimate_memory,
-    human_size,
-)
+from tui.format import human_size
+from tui.models.fit import DoesNotFit, Fit, MemoryEstimate, OVERHEAD_BYTES, available_memory, check_fit, estimate_memory
 from tui.models.gguf_info import read_gguf_info
 
 
@@ -77,6 +69,7 @@ def test_human_size(size: int, text: str) -> None:
     assert human_size(size) == text
 
 
+@pytest.mark.model
 def test_the_engine_refuses_to_load_what_does_not_fit_unless_forced(starter_path: Path) -> None:
     from tui.engine.llama import LlamaEngine
     from tui.engine.options import Options

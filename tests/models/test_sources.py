@@ -12,7 +12,7 @@ import pytest
 from tui.config import Config
 from tui.models.library import Library, LibraryError, ModelNotFound, NotOwned
 from tui.models.sources import StoreLocations, group_parts, hf_name, ollama_name
-from tests.conftest import STORE_SOURCES
+from tests.helpers import STORE_SOURCES
 from tui.paths import resolve_paths
 
 
@@ -201,7 +201,7 @@ def test_tests_never_read_the_real_home(whirr_home: Path) -> None:
 def test_ollama_defaults_apply_under_personas(stores) -> None:
     from tui.engine.options import Options
     from tui.modelfile import parse
-    from tui.modelfile.personas import PersonaStore, resolve_target
+    from tui.models.personas import PersonaStore, resolve_target
 
     paths = resolve_paths()
     personas = PersonaStore(paths)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import whirr
+from tests.helpers import whirr
 from tests.remote.conftest import Collector
 from tests.remote.llamaserver import ALIAS
-from tests.ui.conftest import active_view, screen_text, send, settle
+from tests.ui.helpers import active_view, screen_text, send, settle
 from tui.app import WhirrApp
 from tui.config import Config, save_config
 from tui.engine.base import ChatMessage, ChatRequest, TokenEvent

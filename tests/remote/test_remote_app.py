@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets import Button, Input, Static
 
 from tests.ollamaserver import ANSWER, StandIn
-from tests.ui.conftest import active_view, chat_screen, open_model_picker, screen_text, send, settle
+from tests.ui.helpers import active_view, chat_screen, open_model_picker, screen_text, send, settle
 from tests.ui.test_library_screen import listed
 from tui.app import WhirrApp
 from tui.config import Config, save_config
@@ -184,7 +184,7 @@ async def test_the_library_lists_servers_and_deletes_on_the_server_after_asking(
     app = remote_app(stand_in, "smollm2:135m", down=True)
     async with app.run_test(size=(150, 40)) as pilot:
         await settle(pilot)
-        screen = LibraryScreen("smollm2:135m")
+        screen = LibraryScreen(pilot.app, "smollm2:135m")
         await app.push_screen(screen)
         await listed(pilot, screen)
         rows = {row.name: row for row in screen._rows}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import whirr
+from tests.helpers import whirr
 from tests.hubserver import FakeHub, standard_repos, start
 from tests.remote.conftest import Collector
 from tests.server.conftest import Served, home_environment, start_server

@@ -4,6 +4,7 @@ the real starter model (greedy, short answers)."""
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import ollama
@@ -78,6 +79,12 @@ def test_ollama_list_show_ps_load_and_unload(server: Served) -> None:
     unloaded = client.chat(model=MODEL, messages=[], keep_alive=0)
     assert unloaded.done_reason == "unload"
     assert client.ps().models == []
+
+    client.generate(model=MODEL, prompt="Hi", options=GREEDY, keep_alive=1)  # unloaded a second after
+    deadline = time.monotonic() + 30
+    while client.ps().models:
+        assert time.monotonic() < deadline, "keep_alive 1 did not unload the model"
+        time.sleep(0.1)
 
 
 def test_ollama_embed_and_embeddings(server: Served) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tests.cli.conftest import whirr
+from tests.helpers import whirr
 from tui.paths import resolve_paths
 from tui.store.db import Database
 

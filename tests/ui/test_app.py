@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import AppFactory, active_view, chat_screen, open_model_picker, screen_text, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, open_model_picker, palette_results, screen_text, send, settle, wait_until
 from tui.app import WhirrApp
 from tui.config import Config, load_config, save_config
 from tui.paths import resolve_paths
@@ -29,7 +29,7 @@ def notices(app: WhirrApp) -> list[str]:
 
 async def test_f1_and_question_mark_open_help_listing_every_binding(make_app: AppFactory) -> None:
     app = make_app()
-    async with app.run_test(size=(130, 160)) as pilot:  # tall enough to show every row
+    async with app.run_test(size=(130, 240)) as pilot:  # tall enough to show every row
         await pilot.press("f1")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
@@ -81,7 +81,7 @@ async def test_a_palette_command_runs_its_action(make_app: AppFactory) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"New session")
-        await pilot.pause(0.3)
+        await wait_until(lambda: palette_results(app), what="the palette's matches")
         await pilot.press("enter")
         await settle(pilot)
         assert len(chat_screen(app).query_one(SessionTabs).session_ids()) == 2
@@ -225,3 +225,45 @@ def test_the_app_command_registers_without_importing_textual() -> None:
         "assert 'textual' not in sys.modules, 'textual imported at registration'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+async def test_help_shows_every_binding_id_and_a_remap_example_that_works(make_app: AppFactory) -> None:
+    import tomllib
+
+    from tui.config import config_from_dict
+    from tui.screens.help import REMAP_HINT
+
+    app = make_app()
+    async with app.run_test(size=(130, 240)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        text = screen_text(app)
+        for action in (*CHAT_ACTIONS, *PROMPT_ACTIONS, *LIBRARY_ACTIONS, *HUB_ACTIONS, *EDITOR_ACTIONS, *APP_ACTIONS, *DIALOG_ACTIONS):
+            if not action.id.startswith("session.goto_"):
+                assert action.id in text, action.id
+        assert "Alt+1 …" in text and "over SSH and tmux" in text
+    example = REMAP_HINT.split("[keys]", 1)[1].split("  ")[1]  # the line as the user would copy it
+    config, problems = config_from_dict(tomllib.loads("[keys]\n" + example + "\n"))
+    assert config.keys == {"session.new": "ctrl+t"} and not problems
+
+
+async def test_help_at_60x20_keeps_room_for_descriptions_and_the_whole_hint(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "New session: Start a chat with the" in text  # not cut to a sliver
+        assert '"session.new" = "ctrl+t"' in text and "Esc: close" in text
+        assert all(len(line.rstrip()) <= 60 for line in text.splitlines())
+
+
+async def test_an_invalid_key_string_is_refused_with_a_warning(whirr_home: Path, make_app: AppFactory) -> None:
+    save_config(Config(keys={"session.new": "ctl+t", "session.rename": "ctrl+g"}), resolve_paths())
+    app = make_app()
+    async with app.run_test(notifications=True) as pilot:
+        await pilot.pause()
+        assert any('"session.new" ignored' in m and "unknown modifier 'ctl'" in m for m in notices(app)), notices(app)
+        await pilot.press("ctrl+n")  # the default stays
+        await pilot.pause()
+        assert len(chat_screen(app).query_one(SessionTabs).session_ids()) == 2

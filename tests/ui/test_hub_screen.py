@@ -136,7 +136,7 @@ def test_hub_download_done_snapshot(fake_hub: FakeHub, whirr_home: Path, snap_co
 
 
 async def test_library_opens_the_hub_and_lists_the_download(fake_hub: FakeHub, make_app) -> None:  # noqa: ANN001
-    from tests.ui.test_library_screen import listed, names, open_library
+    from tests.ui.helpers import listed, names, open_library
 
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:

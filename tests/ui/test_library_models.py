@@ -6,7 +6,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.ui.conftest import active_view, send, settle
+import pytest
+
+from tests.ui.helpers import active_view, send, settle
 from tui.app import WhirrApp
 from tui.config import Config, save_config
 from tui.engine.options import Options
@@ -15,6 +17,7 @@ from tui.paths import resolve_paths
 LIMIT = 180.0  # seconds; a loaded 2-core machine can be slow
 
 
+@pytest.mark.model
 async def test_an_ollama_model_answers_with_its_layers_in_the_app(stores) -> None:
     save_config(Config(default_model="tinypirate:latest"), resolve_paths())
     app = WhirrApp()
@@ -29,6 +32,7 @@ async def test_an_ollama_model_answers_with_its_layers_in_the_app(stores) -> Non
     assert stored[-1].content.strip() and stored[-1].content.strip() == cli.stdout.strip()
 
 
+@pytest.mark.model
 async def test_a_model_too_big_for_memory_is_refused_with_the_numbers_then_loaded_anyway(huge_model: str) -> None:
     save_config(Config(default_model=huge_model, options=Options(temperature=0.0, seed=1, num_predict=8)), resolve_paths())
     app = WhirrApp()

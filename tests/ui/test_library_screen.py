@@ -6,15 +6,14 @@ import io
 import tomllib
 from pathlib import Path
 
-from textual.pilot import Pilot
 from rich.console import Console
 from textual.widgets import Label, Static
 from textual.widgets.data_table import ColumnKey
 
-from tests.ui.conftest import AppFactory, active_view, screen_text, settle
+from tests.ui.helpers import AppFactory, active_view, broken_file, highlight, listed, names, open_library, palette_results, screen_text, settle, wait_until
 from tui.modelfile import parse
-from tui.modelfile.personas import PersonaStore
 from tui.models.library import Library
+from tui.models.personas import PersonaStore
 from tui.paths import resolve_paths
 from tui.screens.dialogs import ConfirmDialog, TextDialog
 from tui.screens.library import LibraryScreen
@@ -23,51 +22,11 @@ from tui.widgets.model_table import ModelTable
 PIRATE = "FROM smollm2:135m\nPARAMETER num_ctx 1024\nSYSTEM You are a pirate.\n"
 
 
-async def open_library(pilot: Pilot) -> LibraryScreen:
-    """Press F3 and wait until the library is listed."""
-    await settle(pilot)
-    await pilot.press("f3")
-    screen = pilot.app.screen
-    assert isinstance(screen, LibraryScreen)
-    await listed(pilot, screen)
-    return screen
-
-
-async def listed(pilot: Pilot, screen: LibraryScreen) -> None:
-    """Wait until the screen's listing worker has finished and the table shows its rows."""
-    table = screen.query_one(ModelTable)
-    for _ in range(200):
-        await pilot.pause(0.02)
-        if not table.loading and not any(w.is_running for w in pilot.app.workers if w.group.startswith("library")):
-            break
-    await pilot.pause()
-
-
-def names(screen: LibraryScreen) -> list[str]:
-    """The model names in table order."""
-    table = screen.query_one(ModelTable)
-    return [str(key.value) for key in table.rows]
-
-
-async def highlight(pilot: Pilot, screen: LibraryScreen, name: str) -> None:
-    """Put the table's cursor on a model."""
-    screen.query_one(ModelTable).move_cursor(row=names(screen).index(name), animate=False)
-    await pilot.pause()
-
-
 def details_text(screen: LibraryScreen) -> str:
     """Everything the details pane's facts say, scrolled into view or not."""
     console = Console(width=200, file=io.StringIO(), record=True)
     console.print(screen.query_one("#facts-text", Static).content)
     return console.export_text()
-
-
-def broken_file(folder: Path) -> Path:
-    """A file named like a model that is not a GGUF."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "broken.gguf"
-    path.write_bytes(b"not a model at all")
-    return path
 
 
 async def test_f3_lists_the_starter_model_with_its_metadata(make_app: AppFactory) -> None:
@@ -297,7 +256,7 @@ async def test_the_palette_opens_the_library(make_app: AppFactory) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Model library")
-        await pilot.pause(0.3)
+        await wait_until(lambda: palette_results(app), what="the palette's matches")
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, LibraryScreen)

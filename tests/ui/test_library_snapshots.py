@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from tests.ui.conftest import AppFactory
-from tests.ui.test_library_screen import broken_file, highlight, listed
-from tests.ui.test_snapshots import ready
+from tests.ui.helpers import AppFactory, broken_file, highlight, listed, ready
 from tui.modelfile import parse
-from tui.modelfile.personas import PersonaStore
+from tui.models.personas import PersonaStore
 from tui.paths import resolve_paths
 from tui.screens.library import LibraryScreen
 
@@ -32,7 +30,7 @@ def showing(name: str, available: int):  # noqa: ANN201
 
     async def run(pilot: Pilot) -> None:
         await ready(pilot)
-        screen = LibraryScreen("smollm2:135m", available=available)
+        screen = LibraryScreen(pilot.app, "smollm2:135m", available=available)
         await pilot.app.push_screen(screen)
         await listed(pilot, screen)
         await highlight(pilot, screen, name)

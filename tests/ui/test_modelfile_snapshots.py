@@ -10,8 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from textual.pilot import Pilot
 
-from tests.ui.conftest import AppFactory
-from tests.ui.test_snapshots import ready
+from tests.ui.helpers import AppFactory, ready
 from tui.screens.modelfile_editor import ModelfileEditor
 
 WITH_ERROR = '''# A pirate that counts

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.ui.conftest import AppFactory, active_view, open_model_picker, send, settle
+from tests.ui.helpers import AppFactory, active_view, open_model_picker, send, settle
 from tui.engine.base import ChatMessage
 from tui.modelfile import parse
-from tui.modelfile.personas import PersonaStore
+from tui.models.personas import PersonaStore
 from tui.paths import resolve_paths
 
 PIRATE = '''FROM smollm2:135m
@@ -52,3 +52,20 @@ async def test_the_sessions_own_system_prompt_wins_over_the_personas(make_app: A
         request = app.engines.engine_for("pirate:latest").requests[-1]
         assert request.messages[0] == ChatMessage("system", "Be a parrot.")
         assert request.messages[1:3] == [ChatMessage("user", "Hello"), ChatMessage("assistant", "Arr!")]
+
+
+async def test_a_persona_whose_model_was_removed_cannot_be_picked(make_app: AppFactory) -> None:
+    from tui.modelfile import parse
+    from tui.models.personas import PersonaStore
+    from tui.paths import resolve_paths
+
+    store = PersonaStore(resolve_paths())
+    store.save("orphan", parse("FROM gone-model:7b\nSYSTEM Lost.\n"))
+    store.save("fine", parse("FROM smollm2:135m\nSYSTEM Here.\n"))
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        options = await open_model_picker(pilot)
+        orphan = options.get_option("orphan:latest")
+        fine = options.get_option("fine:latest")
+        assert orphan.disabled and "unusable: persona 'orphan:latest' is based on 'gone-model:7b', which is not found" in str(orphan.prompt)
+        assert not fine.disabled and "persona of smollm2:135m" in str(fine.prompt)

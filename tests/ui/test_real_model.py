@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.conftest import active_view, chat_screen, screen_text, send, settle
+import pytest
+
+from tests.ui.helpers import active_view, chat_screen, screen_text, send, settle, wait_until
 from tui.app import WhirrApp
 from tui.config import Config, save_config
 from tui.engine.options import Options
-from tui.meters import AnswerEnergy, format_joules
+from tui.format import format_joules
+from tui.meters import AnswerEnergy
 from tui.paths import resolve_paths
 from tui.widgets.message import AnswerMessage, ContextMarker
 from tui.widgets.status_line import StatusLine
@@ -17,6 +20,7 @@ GREEDY = Options(temperature=0.0, seed=42, num_predict=12)
 LIMIT = 180.0  # seconds; a loaded 2-core machine can be slow
 
 
+@pytest.mark.model
 async def test_a_chat_with_the_starter_model(whirr_home: Path, starter_path: Path) -> None:
     save_config(Config(options=GREEDY), resolve_paths())
     app = WhirrApp()  # with this machine's own meters, started after the first frame
@@ -41,13 +45,10 @@ async def test_a_chat_with_the_starter_model(whirr_home: Path, starter_path: Pat
         assert energy.cpu_s > 0 and energy.whirr_j > 0 and energy.co2_g > 0
         assert stored[-1].stats["energy_j"] == energy.whirr_j
         assert app.db.session_totals(view.session.id)["energy_j"] == energy.whirr_j
-        for _ in range(50):
-            if format_joules(energy.whirr_j) in screen_text(app):
-                break
-            await pilot.pause(0.05)
-        assert f"{format_joules(energy.whirr_j)} · " in screen_text(app)
+        await wait_until(lambda: f"{format_joules(energy.whirr_j)} · " in screen_text(app), what="the answer's energy")
 
 
+@pytest.mark.model
 async def test_the_transcript_marks_where_the_models_view_begins(whirr_home: Path, starter_path: Path) -> None:
     save_config(Config(options=Options(temperature=0.0, seed=1, num_predict=8, num_ctx=256)), resolve_paths())
     app = WhirrApp()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.badgguf import write_bad_gguf
-from tests.ui.conftest import active_view, press_now, screen_text, send, settle
+from tests.ui.helpers import active_view, press_now, screen_text, send, settle
 from tui.app import WhirrApp
 from tui.config import Config, save_config
 from tui.engine.options import Options

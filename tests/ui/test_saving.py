@@ -10,7 +10,7 @@ import sqlite3
 from textual.pilot import Pilot
 
 from tests.disk import Disk, disk_home  # noqa: F401  (a fixture)
-from tests.ui.conftest import AppFactory, active_view, chat_screen, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, settle
 from tui.app import WhirrApp
 from tui.paths import resolve_paths
 from tui.store.db import Database
@@ -26,7 +26,7 @@ def status(app: WhirrApp) -> str:
     return chat_screen(app).query_one(StatusLine).render().plain  # type: ignore[union-attr]
 
 
-async def wait_for(pilot: Pilot, condition, timeout: float = 15.0) -> None:  # noqa: ANN001
+async def wait_for(pilot: Pilot, condition, timeout: float = 30.0) -> None:  # noqa: ANN001
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
@@ -105,3 +105,40 @@ async def test_a_database_that_cannot_be_used_shows_a_lasting_marker(make_app: A
         await pilot.press("enter")
         await settle(pilot)
         assert "chats not saved" in status(app)  # writes to memory succeed; the marker stays
+
+
+async def test_the_status_line_counts_context_while_the_answer_streams(make_app: AppFactory) -> None:
+    words = " ".join(f"word{i}" for i in range(200))
+    app = make_app(reply=lambda request: words, rate=40.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = active_view(app)
+        view.query_one(PromptArea).insert("count me")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: view.streaming and view.context_used)
+        first = view.context_used
+        assert "ctx 0/" not in status(app) and f"ctx {first:,}/" in status(app)
+        await wait_for(pilot, lambda: (view.context_used or 0) > first + 5)
+        view.stop()
+        await settle(pilot)
+
+
+async def test_choices_and_exports_on_a_read_only_home_are_reported_and_kept(make_app: AppFactory, disk_home: Disk) -> None:  # noqa: F811
+    app = make_app()
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        view = active_view(app)
+        view.query_one(PromptArea).insert("keep me")
+        await pilot.press("enter")
+        await settle(pilot)
+        disk_home.read_only()
+        try:
+            app.theme = "whirr-light"  # the palette's theme picker
+            await pilot.pause()
+            assert app.theme == "whirr-light"
+            assert any(m.startswith("Could not save the theme choice (cannot write") for m in notices(app)), notices(app)
+            target = disk_home.root / "chat.md"
+            app.export_session(view.session.id, "markdown", target)
+            await pilot.pause()
+            assert any(m.startswith(f"Not exported: cannot write {target}") for m in notices(app)), notices(app)
+            assert app.is_running
+        finally:
+            disk_home.writable()

@@ -7,7 +7,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
-from tests.ui.conftest import AppFactory
+from tests.ui.helpers import AppFactory
 from tests.ui.test_snapshots import ready
 from tui.paths import resolve_paths
 from tui.servers import Server, save_server

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input
+import pytest
+from textual.widgets import Input, OptionList
 
-from tests.ui.conftest import AppFactory, active_view, chat_screen, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, send, settle, wait_until
 from tui.config import Config, save_config
 from tui.engine.options import Options
 from tui.paths import resolve_paths
@@ -61,13 +62,13 @@ async def test_ctrl_w_closes_and_ctrl_z_brings_the_tab_back(make_app: AppFactory
 
 
 async def test_ctrl_z_after_the_undo_time_does_nothing(make_app: AppFactory, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr("tui.screens.sessions.UNDO_SECONDS", 0.05)
+    monkeypatch.setattr("tui.screens.chat.UNDO_SECONDS", 0.05)
     app = make_app()
     async with app.run_test() as pilot:
         await send(pilot, "keep me")
         await pilot.press("ctrl+n")
         await pilot.press("alt+1", "ctrl+w")
-        await pilot.pause(0.2)
+        await wait_until(lambda: chat_screen(app).closed is None, what="the undo time to pass")
         await pilot.press("ctrl+z")
         await pilot.pause()
         assert tab_titles(app) == ["New chat"]
@@ -168,7 +169,7 @@ def test_parse_settings_uses_the_modelfile_rules() -> None:
     assert settings.options.min_p == 0.05
     assert settings.options.stop == ("###", "</s>")
     _, errors = parse_settings("", {"seed": "1.5", "num_ctx": "0"}, "", Options())
-    assert errors == {"seed": "invalid int value [1.5]", "num_ctx": "num_ctx must be at least 1"}
+    assert errors == {"seed": "invalid int value [1.5]", "num_ctx": "num_ctx must be >= 1, got 0"}
 
 
 async def test_archive_asks_first_and_the_session_can_be_reopened(make_app: AppFactory) -> None:
@@ -239,10 +240,30 @@ async def test_search_jumps_to_the_message_in_its_session(make_app: AppFactory) 
         await pilot.press("ctrl+f")
         await pilot.pause()
         await pilot.press(*"zebra")
-        await pilot.pause(0.3)
+        await wait_until(lambda: app.screen.query_one(OptionList).option_count, what="the search's hits")
         await pilot.press("enter", "enter")
         await settle(pilot)
         view = active_view(app)
         assert view.session.id == zebra_session
         found = view.query_one(Transcript).query(".-found")
         assert [w.content for w in found] == ["the zebra question"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("documents", [True, False])
+async def test_export_proposes_the_documents_or_home_folder(
+    make_app: AppFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, documents: bool
+) -> None:
+    home = tmp_path / "home"
+    (home / "Documents").mkdir(parents=True) if documents else home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DOCUMENTS_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))  # no user-dirs.dirs there
+    monkeypatch.chdir(tmp_path)  # started from elsewhere: not proposed
+    app = make_app()
+    async with app.run_test() as pilot:
+        await send(pilot, "export me")
+        await chat_screen(app).run_action("export('markdown')")
+        await pilot.pause()
+        proposed = Path(app.screen.query_one(Input).value)
+        assert proposed.parent == (home / "Documents" if documents else home)
+        assert proposed.name == "export-me.md"

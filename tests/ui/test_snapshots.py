@@ -7,12 +7,12 @@ Answers come from the database with fixed statistics, so no clock or speed shows
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from textual.pilot import Pilot
+from textual.widgets import OptionList
 
-from tests.ui.conftest import AppFactory, chat_screen, settle
+from tests.ui.helpers import AppFactory, chat_screen, ready, wait_until
 from tui.app import WhirrApp
 from tui.engine.base import Stats
 from tui.engine.options import Options
@@ -47,19 +47,6 @@ def seeded(make_app: AppFactory, turns: Sequence[tuple[str, str]], title: str = 
         stats = Stats(eval_count=96, eval_duration=1.2, finish_reason="stop")
         db.add_message(record.id, "assistant", answer, state="done", stats=stats)
     return app
-
-
-async def ready(pilot: Pilot) -> None:
-    """Wait for background work and for focus to land; stop cursors blinking so every
-    screenshot is the same (a focused field draws its cursor, an unfocused one does not)."""
-    await settle(pilot)
-    deadline = asyncio.get_running_loop().time() + 2
-    while pilot.app.focused is None and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.02)
-    await pilot.pause()
-    for screen in pilot.app.screen_stack:
-        for field in screen.query("TextArea, Input"):
-            field.cursor_blink = False  # type: ignore[attr-defined]
 
 
 def pressing(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
@@ -126,8 +113,9 @@ def test_model_picker(make_app: AppFactory, snap_compare) -> None:  # noqa: ANN0
     async def picker(pilot: Pilot) -> None:
         await ready(pilot)
         app = pilot.app
-        app.push_screen(ModelPicker(app.library, "smollm2:135m", 4096, available_memory=8 * 1024**3))  # type: ignore[attr-defined]
-        await pilot.pause(0.5)
+        picker = ModelPicker(app.library, "smollm2:135m", 4096, available_memory=8 * 1024**3)  # type: ignore[attr-defined]
+        app.push_screen(picker)
+        await wait_until(lambda: picker.is_mounted and picker.query_one(OptionList).option_count, what="the picker's models")
         await ready(pilot)
 
     assert snap_compare(make_app(), terminal_size=(100, 24), run_before=picker)
@@ -138,7 +126,8 @@ def test_search_dialog_with_results(make_app: AppFactory, snap_compare) -> None:
 
     async def search(pilot: Pilot) -> None:
         await pressing("ctrl+f", *"sorted")(pilot)
-        await pilot.pause(0.4)
+        await wait_until(lambda: pilot.app.screen.query_one(OptionList).option_count, what="the search's hits")
+        await ready(pilot)
 
     assert snap_compare(app, terminal_size=(100, 24), run_before=search)
 

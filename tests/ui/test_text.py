@@ -5,12 +5,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui.engine.base import Stats
-from tui.screens.help import key_text
 from tui.actions import CHAT_ACTIONS, PROMPT_ACTIONS, auto_title, unknown_key_ids
-from tui.widgets.markdown import ThinkSplitter, code_blocks, freeze_point, split_think
+from tui.chat.session_data import view_start_index
+from tui.engine.base import Stats
+from tui.markdown import ThinkSplitter, code_blocks, freeze_point, split_think
+from tui.screens.help import key_text
 from tui.widgets.message import stats_line
-from tui.widgets.session_view import _view_start
 
 
 def test_freeze_point_is_the_start_of_the_last_block() -> None:
@@ -94,10 +94,10 @@ def test_stats_line_says_how_an_answer_ended() -> None:
 
 
 def test_view_start_maps_the_engines_drops_to_session_positions() -> None:
-    assert _view_start([0, 1, 2, 3], 0) == 0
-    assert _view_start([4, 5, 6, 7], 0) == 4  # older messages were not even sent
-    assert _view_start([4, 5, 6, 7], 2) == 6
-    assert _view_start([], 0) == 0
+    assert view_start_index([0, 1, 2, 3], 0) == 0
+    assert view_start_index([4, 5, 6, 7], 0) == 4  # older messages were not even sent
+    assert view_start_index([4, 5, 6, 7], 2) == 6
+    assert view_start_index([], 0) == 0
 
 
 def test_every_binding_has_a_unique_id_and_a_description() -> None:
@@ -109,5 +109,5 @@ def test_every_binding_has_a_unique_id_and_a_description() -> None:
 
 
 def test_key_text_reads_like_a_manual() -> None:
-    assert key_text("ctrl+pagedown,ctrl+tab") == "Ctrl+PageDown / Ctrl+Tab"
-    assert key_text("f1,question_mark") == "F1 / ?"
+    assert key_text("ctrl+pagedown,ctrl+tab") == "Ctrl+PageDown\nCtrl+Tab"
+    assert key_text("f1,question_mark") == "F1\n?"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from textual.app import App
 
-from tests.ui.conftest import AppFactory, screen_text, send
+from tests.ui.helpers import AppFactory, screen_text, send
 from tui.config import Config, load_config, save_config
 from tui.paths import resolve_paths
 from tui.themes import ThemeFileError, load_themes, theme_from_dict

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui.conftest import AppFactory, active_view, settle
+from tests.ui.helpers import AppFactory, active_view, settle
 from tui.app import WhirrApp
 from tui.engine.base import Stats
 from tui.engine.options import Options

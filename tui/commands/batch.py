@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 from tui.commands.common import CommandError
 
 if TYPE_CHECKING:
-    from tui.commands.run import Chat
+    from tui.commands.chat import Chat
 
 
 def read_prompts(path: str) -> list[str]:

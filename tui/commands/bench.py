@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def bench_command(args: argparse.Namespace) -> int:
     """Run the benchmark and print the table (or JSON)."""
-    from tui.commands.run import start_meter
+    from tui.commands.chat import start_meter
     from tui.engine.benchmark import PATHS, PROMPTS, Engines, benchmark
     from tui.engine.llama import LlamaEngine
     from tui.engine.runner.client import RunnerEngine

@@ -18,7 +18,7 @@ from tui.engine.base import ChatEvent, DoneEvent, EventSink, StatusEvent, TokenE
 if TYPE_CHECKING:
     from tui.engine.base import ChatRequest
     from tui.engine.runner.client import RunnerEngine
-    from tui.modelfile.personas import PersonaStore, RunTarget
+    from tui.models.personas import PersonaStore, RunTarget
     from tui.models.library import Library
 
 
@@ -39,7 +39,7 @@ class Context:
     @property
     def personas(self) -> "PersonaStore":
         """The stored personas."""
-        from tui.modelfile.personas import PersonaStore
+        from tui.models.personas import PersonaStore
 
         return PersonaStore(self.paths)
 
@@ -60,7 +60,7 @@ class CommandError(Exception):
 def resolve_usable(context: Context, name: str) -> "RunTarget":
     """What `name` (persona, model or GGUF path) runs, or CommandError with suggestions / the
     file's problem."""
-    from tui.modelfile.personas import PersonaError, resolve_usable as resolve
+    from tui.models.personas import PersonaError, resolve_usable as resolve
     from tui.models.library import ModelNotFound
 
     try:

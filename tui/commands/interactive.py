@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tui.commands.run import Chat
+    from tui.commands.chat import Chat
 
 HELP = """Available Commands:
   /set parameter NAME VALUE   Set a parameter (Ollama's names: temperature, num_ctx, stop, ...)
@@ -46,7 +46,7 @@ def read_message(read=input) -> str | None:
 
 def interactive(chat: "Chat", verbose: bool) -> int:
     """Chat until /bye or end of input."""
-    from tui.commands.run import print_stats, write_text
+    from tui.commands.chat import print_stats, write_text
 
     try:
         import readline  # noqa: F401  (line editing and history for input())

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.commands.common import CommandError, load_context, resolve_usable
-from tui.models.fit import human_size
+from tui.format import human_age, human_size
 
 if TYPE_CHECKING:
-    from tui.modelfile.personas import RunTarget
+    from tui.models.personas import RunTarget
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,32 +43,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     copy.set_defaults(func=copy_command)
 
 
-def human_age(timestamp: float, now: float | None = None) -> str:
-    """How long ago, as Ollama prints it: 'About a minute ago', '3 days ago'."""
-    seconds = max(0.0, (now if now is not None else time.time()) - timestamp)
-    if seconds < 60:
-        return "Less than a minute ago"
-    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("week", 604_800), ("day", 86_400), ("hour", 3_600), ("minute", 60)):
-        count = int(seconds // size)
-        if count == 1:
-            return f"About {'an' if unit == 'hour' else 'a'} {unit} ago"
-        if count > 1:
-            return f"{count} {unit}s ago"
-    return "Less than a minute ago"
-
-
 def list_command(args: argparse.Namespace) -> int:
     """Print the model table (personas included), broken files with their problem."""
     import hashlib
 
     from tui.modelfile import write
+    from tui.models.personas import persona_problem
 
     context = load_context()
     library = context.library
     rows = [("NAME", "ID", "SIZE", "SOURCE", "MODIFIED")]
     for persona in context.personas.list():
         digest = hashlib.sha256(write(persona.modelfile).encode()).hexdigest()[:12]
-        rows.append((persona.name, digest, "-", f"persona of {persona.base}", human_age(persona.created)))
+        modified = human_age(persona.created)
+        problem = persona_problem(persona.name, library, context.personas)
+        if problem:
+            modified += f"   unusable: {problem}"
+        rows.append((persona.name, digest, "-", f"persona of {persona.base}", modified))
     for entry in library.list():
         modified = human_age(entry.modified)
         if entry.problem:
@@ -139,7 +129,7 @@ def remove_command(args: argparse.Namespace) -> int:
 
 def copy_command(args: argparse.Namespace) -> int:
     """Copy a persona under a new name, or give a model another name (an alias: no file is copied)."""
-    from tui.modelfile.personas import PersonaError, normalize_name
+    from tui.models.personas import PersonaError, normalize_name
     from tui.models.library import LibraryError, ModelNotFound
 
     context = load_context()
@@ -216,7 +206,7 @@ def show_command(args: argparse.Namespace) -> int:
     if args.template:
         print(target.template or (info.chat_template if info is not None else "") or "")
     elif args.modelfile:
-        from tui.modelfile.personas import modelfile_for
+        from tui.models.personas import modelfile_for
 
         print(modelfile_for(target), end="")
     else:

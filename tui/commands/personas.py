@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def create_command(args: argparse.Namespace) -> int:
     """Check the Modelfile, resolve its FROM, and store the persona."""
     from tui.modelfile import ParseError, parse
-    from tui.modelfile.personas import PersonaError, create_persona, normalize_name, prepare_modelfile
+    from tui.models.personas import PersonaError, create_persona, normalize_name, prepare_modelfile
     from tui.models.library import ModelNotFound
 
     context = load_context()

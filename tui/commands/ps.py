@@ -41,7 +41,7 @@ def until_text(until: float | None, now: float | None = None) -> str:
 def ps_command(args: argparse.Namespace) -> int:
     """Print the loaded models' table."""
     from tui.engine.runner.registry import loaded_models, registry_dir
-    from tui.models.fit import human_size
+    from tui.format import human_size
 
     context = load_context()
     rows = [("NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL")]

@@ -36,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def progress_line(download: "Download", filename: str) -> str:
     """`pulling FILE  42% ▕████      ▏ 41 MB/98 MB  12 MB/s  5s` (speed and ETA once measured)."""
-    from tui.models.download import human_duration
-    from tui.models.fit import human_size
+    from tui.format import human_duration
+    from tui.format import human_size
 
     if download.verifying:
         return "verifying sha256 digest"
@@ -99,7 +99,7 @@ def _fit_verdict(model: "HubModel", num_ctx: int, num_gpu: int) -> str:
 def pull_command(args: argparse.Namespace) -> int:
     """Resolve the name on the hub, show the fit, download with progress; Ctrl+C keeps the partial."""
     from tui.models.download import DownloadManager, State
-    from tui.models.fit import human_size
+    from tui.format import human_size
     from tui.models.hub import HubError, resolve_hf_name
     from tui.servers import split_remote
 

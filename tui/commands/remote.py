@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tui.commands.common import CommandError
-from tui.models.fit import human_size
+from tui.format import human_size
 
 if TYPE_CHECKING:
     from tui.models.library import Library

@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="serve models over Ollama's API and the OpenAI API",
         description="Serve whirr's models (and personas) over Ollama's API (/api/...) and the OpenAI "
         "API (/v1/...), on 127.0.0.1:11434 unless WHIRR_HOST=host:port or --host/--port say otherwise. "
-        "Every answer carries its energy (energy_joules, energy_joules_per_token, energy_method). "
+        "Every answer carries its energy (energy_joules, energy_joules_per_token, energy_co2_grams, "
+        "energy_method). "
         "Binding an address other than loopback needs --host and an API key (--api-key or "
         "WHIRR_API_KEY), or --no-auth.",
     )
@@ -145,7 +146,7 @@ class ConsoleTotals:
 
     def line(self) -> str:
         """`served 3 answers (10 requests) · 1,234 tokens · 12.3 J · 1.6 mg CO2e` (tokens: prompt and answer)."""
-        from tui.meters import format_co2, format_joules
+        from tui.format import format_co2, format_joules
 
         totals = self.service.totals
         energy = totals.energy
@@ -180,7 +181,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from tui.commands.run import start_meter
+    from tui.commands.chat import start_meter
     from tui.logs import setup_logging
     from tui.server.app import create_app
     from tui.server.service import Service

@@ -92,7 +92,7 @@ def doctor_command(args: argparse.Namespace) -> int:
 
 def sessions_command(args: argparse.Namespace) -> int:
     """Print id, title, model, message count and last update of each session."""
-    from tui.commands.models import human_age
+    from tui.format import human_age
 
     db = open_database()
     sessions: list[Session] = []

@@ -142,6 +142,10 @@ class Engine(Protocol):
         """Start answering `request`; must be called from a running event loop."""
         ...
 
+    def count_tokens(self, messages: Sequence[ChatMessage], options: Options) -> int:
+        """How many tokens `messages` take in the model's context (an estimate for a server)."""
+        ...
+
 
 class EventSink:
     """Where an engine delivers one answer's events, and the flag that tells it to stop.

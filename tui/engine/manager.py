@@ -15,8 +15,8 @@ import psutil
 from tui.engine.base import EngineError
 from tui.engine.runner.client import DEFAULT_KEEP_ALIVE_S, RunnerEngine
 from tui.engine.runner.registry import LoadedModel, loaded_models, registry_dir
-from tui.modelfile.personas import PersonaStore, RunTarget, model_target, resolve_target
 from tui.models.library import Library
+from tui.models.personas import PersonaStore, RunTarget, model_target, resolve_target
 
 # Keep this much RAM free beyond a model's file size when deciding to unload others.
 HEADROOM_BYTES = 512 * 1024 * 1024

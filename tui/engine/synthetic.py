@@ -26,7 +26,7 @@ from tui.engine.base import (
 from tui.engine.options import Options
 
 if TYPE_CHECKING:
-    from tui.modelfile.personas import RunTarget
+    from tui.models.personas import RunTarget
 
 # Pieces about the size of real tokens: a word with its leading space, or a run of symbols.
 _PIECES = re.compile(r"\s*\w{1,6}|\s*[^\w\s]|\s+")

@@ -6,7 +6,7 @@
     measurement = meter.start(); ...; answer = measurement.finish(tokens)
 
 Every energy figure carries its method ("measured: RAPL", "measured: NVML",
-"estimated: TDP model (...)"); see reference/energy.md for the models.
+"estimated: TDP model (...)"); the estimates are in `estimate.py`.
 """
 
 from tui.meters.answer import AnswerEnergy, ComponentEnergy, EnergyTotals, reported_energy
@@ -15,15 +15,6 @@ from tui.meters.nvml import GpuReading
 from tui.meters.probe import Probe
 from tui.meters.sample import ComponentPower, Sample
 from tui.meters.sampler import Sampler
-from tui.meters.units import (
-    everyday_equivalents,
-    format_co2,
-    format_cost,
-    format_duration,
-    format_joules,
-    format_watts,
-    format_wh,
-)
 
 __all__ = [
     "AnswerEnergy",
@@ -37,12 +28,5 @@ __all__ = [
     "Probe",
     "Sample",
     "Sampler",
-    "everyday_equivalents",
-    "format_co2",
-    "format_cost",
-    "format_duration",
-    "format_joules",
-    "format_watts",
-    "format_wh",
     "reported_energy",
 ]

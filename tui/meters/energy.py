@@ -17,14 +17,42 @@ import statistics
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
-from tui.config import EnergySettings
 from tui.meters.answer import AnswerEnergy, ComponentEnergy
 from tui.meters.sample import Sample
 from tui.meters.sampler import Sampler
 
 SHARED_COMPONENTS = ("cpu", "ram")
 """Components split by whirr's share of CPU time; others (the GPU) are counted whole."""
+
+
+class EnergyFactors(Protocol):
+    """What turns energy into CO2 and money (config.toml's [energy] table is one)."""
+
+    @property
+    def co2_g_per_kwh(self) -> float:
+        """Grid carbon intensity."""
+        ...
+
+    @property
+    def price_per_kwh(self) -> float:
+        """What a kWh costs."""
+        ...
+
+    @property
+    def currency(self) -> str:
+        """The price's currency."""
+        ...
+
+
+@dataclass(frozen=True)
+class NoFactors:
+    """Factors for a meter given none: CO2 and cost come out as 0."""
+
+    co2_g_per_kwh: float = 0.0
+    price_per_kwh: float = 0.0
+    currency: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,10 +187,10 @@ class EnergyMeter:
     """
 
     def __init__(
-        self, sampler: Sampler, settings: EnergySettings | None = None, floor_window_s: float = 2.0
+        self, sampler: Sampler, settings: EnergyFactors | None = None, floor_window_s: float = 2.0
     ) -> None:
         self.sampler = sampler
-        self.settings = settings if settings is not None else EnergySettings()
+        self.settings: EnergyFactors = settings if settings is not None else NoFactors()
         self.floor_window_s = floor_window_s
 
     def start(self) -> Measurement:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tui.engine.options import DEPRECATED_PARAMETERS, OPTION_FIELDS, Options, option_help, option_type
-from tui.modelfile.document import INSTRUCTIONS, ROLES, Modelfile
+from tui.modelfile.document import INSTRUCTIONS, Modelfile, ROLES
 from tui.modelfile.parser import ParseError, parse
-from tui.modelfile.personas import PersonaError, check_template
+from tui.modelfile.prompt import template_error
 
 # The documented instructions, in the order completion offers them.
 INSTRUCTION_NAMES = ("FROM", "PARAMETER", "SYSTEM", "TEMPLATE", "MESSAGE", "ADAPTER", "LICENSE", "REQUIRES")
@@ -105,11 +105,10 @@ def check(text: str) -> tuple[Modelfile | None, list[Problem]]:
     except ParseError as error:
         return None, [Problem(error.line, error.message)]
     problems = [Problem(w.line, w.message, "warning") for w in modelfile.warnings]
-    try:
-        check_template(modelfile.template)
-    except PersonaError as error:
+    error = template_error(modelfile.template)
+    if error:
         line = max(c.line for c in modelfile.commands if c.name == "template")
-        return None, [Problem(line, str(error)), *problems]
+        return None, [Problem(line, error), *problems]
     return modelfile, problems
 
 

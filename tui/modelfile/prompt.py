@@ -48,6 +48,12 @@ def template_syntax(text: str) -> Literal["go", "jinja"]:
     return "jinja"
 
 
+def template_error(template: str | None) -> str:
+    """What is wrong with a Modelfile's TEMPLATE, as saving it reports it ('' when it renders)."""
+    problem = template_problem(template) if template is not None else ""
+    return f"invalid TEMPLATE: {problem}" if problem else ""
+
+
 def template_problem(template: str) -> str:
     """Why a TEMPLATE cannot render (a Go construct outside the subset, bad Jinja); '' when it can."""
     import jinja2

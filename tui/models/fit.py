@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tui.engine.base import EngineError
+from tui.format import human_size
 from tui.models.gguf_info import GGUFInfo
 
 OVERHEAD_BYTES = 25_000_000
@@ -130,12 +131,3 @@ class DoesNotFit(EngineError):
             "try a smaller quantization or a smaller context (num_ctx)"
         )
         super().__init__(f"{what} does not fit in memory: {fit.describe()}; {hint}")
-
-
-def human_size(size: int) -> str:
-    """Sizes as Ollama prints them (decimal units): 98 MB, 4.7 GB."""
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if size >= scale:
-            value = size / scale
-            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
-    return f"{size} B"

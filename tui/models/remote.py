@@ -12,7 +12,6 @@ take 0.3 s and 0.8 s to import, and `whirr list` must stay fast; two GETs need n
 from __future__ import annotations
 
 import json
-import ssl
 import threading
 import time
 import urllib.error
@@ -22,10 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tui.engine.remote.common import status_error
 from tui.files import write_atomically
 from tui.models.library import Library, ModelEntry, remote_entry
-from tui.servers import Server
+from tui.servers import Server, http_error_message
 
 LIST_TIMEOUT = 0.8
 """Seconds listing waits for all servers together."""
@@ -46,28 +44,16 @@ class ServerListing:
         return not self.error
 
 
-def request_headers(server: Server) -> dict[str, str]:
-    """The headers every request to `server` carries (its key, when one is set)."""
-    key = server.api_key
-    return {"Authorization": f"Bearer {key}"} if key else {}
-
-
-def ssl_context(server: Server) -> ssl.SSLContext:
-    """The system's certificates, or no checking at all when the server says `verify = false`."""
-    if server.verify:
-        return ssl.create_default_context()
-    return ssl._create_unverified_context()
-
-
 def get_json(server: Server, path: str, timeout: float) -> Any:
     """GET `path` from the server and parse its JSON; RuntimeError with one line when it fails."""
-    request = urllib.request.Request(server.url + path, headers=request_headers(server))
+    request = urllib.request.Request(server.url + path, headers=server.headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=ssl_context(server)) as response:
+        context = server.ssl_context() if server.url.startswith("https:") else None
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             body = response.read()
     except urllib.error.HTTPError as error:
         body = error.read().decode("utf-8", "replace")
-        raise RuntimeError(str(status_error(server, None, error.code, body))) from None
+        raise RuntimeError(http_error_message(server, error.code, body)) from None
     except urllib.error.URLError as error:
         raise RuntimeError(f"cannot connect to {server.url}: {error.reason}") from None
     except (TimeoutError, OSError) as error:
@@ -85,9 +71,10 @@ def _iso_time(text: Any) -> float:
         return 0.0
 
 
-def fetch_models(server: Server, timeout: float = LIST_TIMEOUT) -> list[ModelEntry]:
-    """The models `server` holds now (only those its `models` setting names); RuntimeError if it
-    cannot be asked."""
+def fetch_models(server: Server, timeout: float = LIST_TIMEOUT, every: bool = False) -> list[ModelEntry]:
+    """The models `server` holds now (only those its `models` setting names, unless `every`);
+    RuntimeError if it cannot be asked."""
+    shows = (lambda _model: True) if every else server.shows
     entries = []
     if server.kind == "ollama":
         data = get_json(server, "/api/tags", timeout)
@@ -95,7 +82,7 @@ def fetch_models(server: Server, timeout: float = LIST_TIMEOUT) -> list[ModelEnt
         if not isinstance(models, list):
             raise RuntimeError(f"{server.url}/api/tags is not an Ollama model list")
         for model in models:
-            if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+            if not isinstance(model, dict) or not isinstance(model.get("name"), str) or not shows(model["name"]):
                 continue
             details = model.get("details") if isinstance(model.get("details"), dict) else {}
             described = " ".join(str(details[k]) for k in ("family", "parameter_size", "quantization_level") if details.get(k))
@@ -108,12 +95,11 @@ def fetch_models(server: Server, timeout: float = LIST_TIMEOUT) -> list[ModelEnt
         if not isinstance(models, list):
             raise RuntimeError(f"{server.url}/models is not an OpenAI model list")
         for model in models:
-            if isinstance(model, dict) and isinstance(model.get("id"), str):
+            if isinstance(model, dict) and isinstance(model.get("id"), str) and shows(model["id"]):
                 created = model.get("created")
                 entries.append(remote_entry(server, model["id"], 0, float(created) if isinstance(created, (int, float)) else 0.0,
                                             details=str(model.get("owned_by") or "")))
-    model_of = lambda entry: entry.name.split("/", 1)[1]  # noqa: E731
-    return sorted((e for e in entries if server.shows(model_of(e))), key=lambda e: e.name)
+    return sorted(entries, key=lambda e: e.name)
 
 
 class RemoteCatalog:

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from tui.widgets.keys import bindings
+from tui.bindings import bindings
 
 T = TypeVar("T")
 
@@ -79,7 +79,7 @@ class ConfirmDialog(Dialog[bool]):
         self.dismiss(answer)
 
     def action_cancel(self) -> None:
-        """Escape means no."""
+        """Cancelling means no."""
         self.dismiss(False)
 
 

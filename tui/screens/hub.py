@@ -26,10 +26,10 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
-from tui.models.download import Download, DownloadManager, State, human_duration
-from tui.models.fit import human_size
+from tui.bindings import bindings
+from tui.format import human_duration, human_size
+from tui.models.download import Download, DownloadManager, State
 from tui.models.hub import HubError, HubModel, RepoSummary
-from tui.widgets.keys import bindings
 
 FIT_WIDTH = 44
 HINT = "Enter: search / open repo / download   Tab: next list   c: cancel  r: resume  d: discard   Esc: back"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import ComposeResult
@@ -18,15 +18,16 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label
 from textual.worker import Worker, WorkerState
 
-from tui.models.fit import available_memory, human_size
-from tui.screens.dialogs import ConfirmDialog, TextDialog
 from tui.actions import LIBRARY_ACTIONS
-from tui.widgets.keys import binding
+from tui.bindings import binding
+from tui.format import human_size
+from tui.models.fit import available_memory
+from tui.screens.dialogs import ConfirmDialog, TextDialog
 from tui.widgets.model_details import ModelDetails
 from tui.widgets.model_table import COLUMNS, ModelRow, ModelTable, build_rows, matches, sorted_rows
 
 if TYPE_CHECKING:
-    from tui.app import WhirrApp
+    from tui.services import Services
 
 Done = tuple[str, "str | None"]
 """What a library change reports: a message for the user and the model to highlight next."""
@@ -52,21 +53,17 @@ class LibraryScreen(Screen[str | None]):
     BINDINGS = [binding(a) for a in LIBRARY_ACTIONS]
     AUTO_FOCUS = "ModelTable"
 
-    def __init__(self, current: str = "", available: int | None = None) -> None:
+    def __init__(self, services: Services, current: str = "", available: int | None = None) -> None:
         """`current` is the session's model (marked with ●); `available` (bytes) fixes the
         memory the fit is checked against (default: what the machine has free when listing)."""
         super().__init__()
+        self.services = services
         self._current = current
         self._available = available
         self._rows: list[ModelRow] = []
         self._free = 0
         self._sort, self._reverse = "name", False
         self._select: str | None = None
-
-    @property
-    def whirr(self) -> WhirrApp:
-        """The app, with its library, personas and config."""
-        return cast("WhirrApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Label("Reading the model library…", id="library-status", markup=False)
@@ -86,9 +83,9 @@ class LibraryScreen(Screen[str | None]):
         self.run_worker(self._list, thread=True, exclusive=True, group=LIST, exit_on_error=False)
 
     def _list(self) -> tuple[list[ModelRow], int]:
-        options = self.whirr.config.options
+        options = self.services.config.options
         free = self._available if self._available is not None else available_memory(options.num_gpu)
-        return build_rows(self.whirr.library, self.whirr.personas, options, free), free
+        return build_rows(self.services.library, self.services.personas, options, free), free
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Show what a listing found, or what a change did; report what failed."""
@@ -100,7 +97,7 @@ class LibraryScreen(Screen[str | None]):
             if event.state is WorkerState.SUCCESS:
                 self._rows, self._free = worker.result
                 self._show()
-                warnings = self.whirr.library.warnings
+                warnings = self.services.library.warnings
                 for warning in warnings:  # e.g. an unreadable library.json, moved aside
                     self.notify(warning, severity="warning", timeout=10)
                 warnings.clear()  # each is reported once
@@ -139,7 +136,7 @@ class LibraryScreen(Screen[str | None]):
             counts += f", {_plural(personas, 'persona')}"
         if text.strip():
             counts = f"{len(shown)} of {counts} match “{text.strip()}”"
-        context = self.whirr.config.options.num_ctx
+        context = self.services.config.options.num_ctx
         self.query_one("#library-status", Label).update(
             f"{counts} · {human_size(self._free)} memory free · fit at {context:,} tokens of context"
         )
@@ -185,7 +182,7 @@ class LibraryScreen(Screen[str | None]):
         self.query_one("#filter", Input).focus()
 
     def action_back(self) -> None:
-        """Escape: clear the filter first, then leave."""
+        """Clear the filter first, then leave."""
         field = self.query_one("#filter", Input)
         if field.value:
             field.value = ""
@@ -194,7 +191,7 @@ class LibraryScreen(Screen[str | None]):
             self.dismiss(None)
 
     def action_close(self) -> None:
-        """F3 again: back to the chat."""
+        """Back to the chat."""
         self.dismiss(None)
 
     # -- actions on the highlighted row ------------------------------------------------------
@@ -206,7 +203,7 @@ class LibraryScreen(Screen[str | None]):
         return True
 
     def action_use(self) -> None:
-        """Enter: use the model in the current chat session."""
+        """Use the model in the current chat session."""
         row = self.highlighted
         if row is None:
             return
@@ -216,17 +213,17 @@ class LibraryScreen(Screen[str | None]):
         self.dismiss(row.name)
 
     def action_set_default(self) -> None:
-        """d: new sessions use this model."""
+        """Make the model the default: new sessions use it."""
         row = self.highlighted
         if row is None:
             return
-        config = self.whirr.config
+        config = self.services.config
         config.default_model = row.name
-        self.whirr.save_settings("the default model")
+        self.services.save_settings("the default model")
         self.notify(f"New sessions now use {row.name}.")
 
     def action_copy(self) -> None:
-        """c: another name for the model (a persona is saved again under the new name)."""
+        """Give the model another name (a persona is saved again under the new name)."""
         row = self.highlighted
         if row is None:
             return
@@ -243,9 +240,9 @@ class LibraryScreen(Screen[str | None]):
 
             def job() -> Done:
                 if row.persona is not None:
-                    name = self.whirr.personas.save(new_name, row.persona.modelfile).name
+                    name = self.services.personas.save(new_name, row.persona.modelfile).name
                 else:
-                    name = self.whirr.library.copy(row.name, new_name).name
+                    name = self.services.library.copy(row.name, new_name).name
                 return f"Copied {row.name} to {name}.", name
 
             self._change(job, f"Could not copy {row.name}")
@@ -254,7 +251,7 @@ class LibraryScreen(Screen[str | None]):
         self.app.push_screen(TextDialog(f"Copy {row.name}", "New name", f"{base}-copy:latest", check), done)
 
     def action_remove(self) -> None:
-        """Delete or x: delete what whirr owns, forget what it imported, after a confirmation."""
+        """Delete what whirr owns, forget what it imported, after a confirmation."""
         row = self.highlighted
         if row is None:
             return
@@ -286,14 +283,14 @@ class LibraryScreen(Screen[str | None]):
         self.app.push_screen(ConfirmDialog(f"{verb} model", question, yes=verb), done)
 
     def _remove_model(self, name: str) -> Done:
-        outcome = self.whirr.library.remove(name)
+        outcome = self.services.library.remove(name)
         return f"{'Deleted' if outcome == 'deleted' else 'Forgot'} {name}.", None
 
     def _remove_remote(self, name: str) -> Done:
         from tui.engine.remote.ollama_api import delete_model
         from tui.servers import split_remote
 
-        on_server = split_remote(name, self.whirr.library.servers)
+        on_server = split_remote(name, self.services.library.servers)
         if on_server is None:
             raise LookupError(f"no server is configured for {name}")
         server, model = on_server
@@ -303,7 +300,7 @@ class LibraryScreen(Screen[str | None]):
         return f"Deleted {model} on {server.name}.", None
 
     def _remove_persona(self, name: str) -> Done:
-        gone = self.whirr.personas.remove(name)
+        gone = self.services.personas.remove(name)
         return (f"Deleted the persona {name}." if gone else f"{name} was already gone."), None
 
     def _change(self, job: Callable[[], Done], failure: str) -> None:
@@ -312,7 +309,7 @@ class LibraryScreen(Screen[str | None]):
         self.run_worker(job, name=failure, thread=True, group=CHANGE, exit_on_error=False)
 
     def action_reveal_path(self) -> None:
-        """p: show the model file's path and copy it."""
+        """Show the model file's path and copy it."""
         row = self.highlighted
         if row is None or row.entry is None:
             self.notify("This persona's model is not found, so it has no file.", severity="warning")
@@ -322,12 +319,12 @@ class LibraryScreen(Screen[str | None]):
             return
         path = str(row.entry.path)
         self.notify(path, title=row.name, timeout=10)
-        self.whirr.copy_text(path, "the path")
+        self.services.copy_text(path, "the path")
 
     async def action_servers(self) -> None:
         """m: add, edit or remove model servers (the palette's "Model servers" too)."""
         await self.app.run_action("servers")
 
     async def action_hub(self) -> None:
-        """h: the Hugging Face screen (search and download)."""
+        """Open the Hugging Face screen (search and download)."""
         await self.app.run_action("open_hub")

@@ -15,10 +15,10 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
-from tui.models.fit import available_memory as free_memory
-from tui.models.fit import check_fit, human_size
-from tui.modelfile.personas import Persona, PersonaStore
+from tui.format import human_size
+from tui.models.fit import available_memory as free_memory, check_fit
 from tui.models.library import Library, ModelEntry
+from tui.models.personas import Persona, PersonaStore, persona_problem
 from tui.models.remote import ServerListing, remote_listings
 from tui.screens.dialogs import Dialog
 
@@ -63,12 +63,15 @@ def remote_line(entry: ModelEntry, current: str) -> Text:
     return text
 
 
-def persona_line(persona: Persona, current: str) -> Text:
-    """One persona row of the picker."""
+def persona_line(persona: Persona, current: str, problem: str = "") -> Text:
+    """One persona row of the picker; one that cannot run (its model was removed) says why."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("● " if persona.name == current else "  ", style="bold")
-    text.append(f"{persona.name:<28} ", style="bold")
-    text.append(f"persona of {persona.base}", style="dim")
+    text.append(f"{persona.name:<28} ", style="dim" if problem else "bold")
+    if problem:
+        text.append(f"unusable: {problem}", style="red")
+    else:
+        text.append(f"persona of {persona.base}", style="dim")
     return text
 
 
@@ -94,6 +97,11 @@ class ModelPicker(Dialog[str | None]):
         self._available = available_memory
         self._personas = personas
 
+    def _persona_problems(self, personas: list[Persona]) -> dict[str, str]:
+        """Why each persona cannot run ('' when it can); blocking: call in a thread."""
+        store = self._personas
+        return {p.name: persona_problem(p.name, self._library, store) if store else "" for p in personas}
+
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as box:
             box.border_title = "Switch model"
@@ -107,9 +115,13 @@ class ModelPicker(Dialog[str | None]):
     async def _fill(self) -> None:
         entries = await asyncio.to_thread(self._library.list)
         personas = await asyncio.to_thread(self._personas.list) if self._personas is not None else []
+        problems = await asyncio.to_thread(self._persona_problems, personas)
         available = self._available if self._available is not None else free_memory()
         options = self.query_one(OptionList)
-        options.add_options(Option(persona_line(p, self._current), id=p.name) for p in personas)
+        options.add_options(
+            Option(persona_line(p, self._current, problems[p.name]), id=p.name, disabled=bool(problems[p.name]))
+            for p in personas
+        )
         options.add_options(
             Option(model_line(e, self._num_ctx, available, self._current), id=e.name, disabled=not e.usable)
             for e in entries

@@ -13,7 +13,7 @@ import asyncio
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal
 
 from textual import work
 from textual.app import ComposeResult
@@ -34,7 +34,7 @@ from tui.modelfile.assist import (
     parameter_help,
 )
 from tui.modelfile.document import Modelfile
-from tui.modelfile.personas import (
+from tui.models.personas import (
     PersonaError,
     create_persona,
     draft_target,
@@ -43,16 +43,16 @@ from tui.modelfile.personas import (
     prepare_modelfile,
     resolve_target,
 )
+from tui.actions import EDITOR_ACTIONS
+from tui.bindings import binding
 from tui.models.library import ModelNotFound
 from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 from tui.screens.help import HelpScreen
-from tui.actions import EDITOR_ACTIONS
-from tui.widgets.keys import binding
 from tui.widgets.modelfile_area import ModelfileArea
 from tui.widgets.try_it import TryIt
 
 if TYPE_CHECKING:
-    from tui.app import WhirrApp
+    from tui.services import Services
 
 CHECK_DELAY = 0.3  # seconds after the last keystroke before the document is checked
 
@@ -93,16 +93,12 @@ class ModelfileEditor(Screen[None]):
 
     BINDINGS = [binding(a) for a in EDITOR_ACTIONS if a.keys]
 
-    def __init__(self) -> None:
+    def __init__(self, services: Services) -> None:
         super().__init__()
+        self.services = services
         self.source = Source("new")
         self.saved_text = ""
         self._check_timer: Timer | None = None
-
-    @property
-    def whirr(self) -> "WhirrApp":
-        """The app, typed."""
-        return cast("WhirrApp", self.app)
 
     @property
     def area(self) -> ModelfileArea:
@@ -132,7 +128,7 @@ class ModelfileEditor(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.load(new_modelfile(self.whirr.config.default_model), Source("new"))
+        self.load(new_modelfile(self.services.config.default_model), Source("new"))
 
     # -- the document --------------------------------------------------------------------------
 
@@ -163,7 +159,7 @@ class ModelfileEditor(Screen[None]):
     def _check_base(self, text: str, modelfile: Modelfile, problems: list[Problem]) -> None:
         """Does FROM (and the TEMPLATE over it) resolve, as saving will require? (reads the library)"""
         try:
-            draft_target(prepare_modelfile(modelfile, Path.cwd()), self.whirr.library, self.whirr.personas)
+            draft_target(prepare_modelfile(modelfile, Path.cwd()), self.services.library, self.services.personas)
         except (ModelNotFound, PersonaError) as error:
             problem = Problem(_from_line(text), str(error).strip("'\""))
             self.app.call_from_thread(self._show_base_problem, text, [*problems, problem])
@@ -259,21 +255,21 @@ class ModelfileEditor(Screen[None]):
         name = self.source.name if self.source.kind == "persona" and not ask_name else None
         if name is None:
             default = self.source.name if self.source.kind == "persona" else ""
-            models = {entry.name for entry in await asyncio.to_thread(self.whirr.library.list)}
+            models = {entry.name for entry in await asyncio.to_thread(self.services.library.list)}
             name = await self.app.push_screen_wait(
                 TextDialog("Save as persona", "Persona name (NAME or NAME:TAG)", default, partial(_name_problem, models=models))
             )
             if not name:
                 return False
             name = normalize_name(name)
-            existing = await asyncio.to_thread(self.whirr.personas.get, name)
+            existing = await asyncio.to_thread(self.services.personas.get, name)
             if existing is not None and name != self.source.name:
                 question = f"A persona named {name} exists. Replace it?"
                 if not await self.app.push_screen_wait(ConfirmDialog("Replace persona", question, yes="Replace")):
                     return False
         prepared = prepare_modelfile(modelfile, Path.cwd())
         try:
-            persona, base = await asyncio.to_thread(create_persona, name, prepared, self.whirr.library, self.whirr.personas)
+            persona, base = await asyncio.to_thread(create_persona, name, prepared, self.services.library, self.services.personas)
         except (LookupError, PersonaError) as error:
             self.notify(f"Not saved: {str(error).strip(chr(39))}", severity="error", timeout=8)
             return False
@@ -289,17 +285,17 @@ class ModelfileEditor(Screen[None]):
 
     @work(group="editor-flow", exclusive=True)
     async def action_new(self) -> None:
-        """Ctrl+N."""
+        """Start a new Modelfile (unsaved edits are not dropped without asking)."""
         if await self.may_discard("start a new one"):
-            self.load(new_modelfile(self.whirr.config.default_model), Source("new"))
+            self.load(new_modelfile(self.services.config.default_model), Source("new"))
 
     @work(group="editor-flow", exclusive=True)
     async def action_open(self) -> None:
-        """Ctrl+O: a persona's Modelfile, or a model's as `whirr show --modelfile` gives it."""
+        """Open a persona's Modelfile, or a model's as `whirr show --modelfile` gives it."""
         if not await self.may_discard("open another"):
             return
-        personas = await asyncio.to_thread(self.whirr.personas.list)
-        entries = await asyncio.to_thread(self.whirr.library.list)
+        personas = await asyncio.to_thread(self.services.personas.list)
+        entries = await asyncio.to_thread(self.services.library.list)
         names = [p.name for p in personas] + [e.name for e in entries if e.usable]
         labels = [f"{p.name}  (persona of {p.base})" for p in personas] + [
             f"{e.name}  (model)" for e in entries if e.usable
@@ -311,7 +307,7 @@ class ModelfileEditor(Screen[None]):
     async def open(self, name: str) -> bool:
         """Load the Modelfile of a persona or model by name; False (and a notice) if there is none."""
         try:
-            target = await asyncio.to_thread(resolve_target, name, self.whirr.library, self.whirr.personas)
+            target = await asyncio.to_thread(resolve_target, name, self.services.library, self.services.personas)
         except (LookupError, PersonaError) as error:
             self.notify(f"Cannot open {name}: {str(error).strip(chr(39))}", severity="error")
             return False
@@ -321,17 +317,17 @@ class ModelfileEditor(Screen[None]):
 
     @work(group="editor-flow", exclusive=True)
     async def action_save(self) -> None:
-        """Ctrl+S."""
+        """Save the Modelfile as the persona it was opened as (asks a name for a new one)."""
         await self.save(ask_name=False)
 
     @work(group="editor-flow", exclusive=True)
     async def action_save_as(self) -> None:
-        """Alt+S."""
+        """Save the Modelfile as a persona under a new name."""
         await self.save(ask_name=True)
 
     @work(group="editor-flow", exclusive=True)
     async def action_revert(self) -> None:
-        """Ctrl+R: back to the saved text, after confirmation."""
+        """Go back to the saved text, after confirmation."""
         if not self.dirty:
             self.notify("There are no changes to revert.")
             return
@@ -340,7 +336,7 @@ class ModelfileEditor(Screen[None]):
             self.load(self.saved_text, self.source)
 
     def action_try_it(self) -> None:
-        """Ctrl+T: to the test prompt."""
+        """Go to the test prompt."""
         self.query_one("#try-prompt", Input).focus()
 
     def on_try_it_submitted(self, event: TryIt.Submitted) -> None:
@@ -353,28 +349,28 @@ class ModelfileEditor(Screen[None]):
         if modelfile is None:
             raise ValueError(f"Fix the Modelfile first: {problems[0]}")
         modelfile = prepare_modelfile(modelfile, Path.cwd())
-        target = draft_target(modelfile, self.whirr.library, self.whirr.personas)
-        engine = self.whirr.engines.engine_for_target(target)
+        target = draft_target(modelfile, self.services.library, self.services.personas)
+        engine = self.services.engines.engine_for_target(target)
         messages = target.conversation(target.system, [], prompt)
-        request = ChatRequest(messages, target.options(self.whirr.config.options), template=target.template)
+        request = ChatRequest(messages, target.options(self.services.config.options), template=target.template)
         label = f"{self.source.name or 'new persona'} (unsaved) on {target.entry.name}"
         return engine, request, label
 
     def action_escape(self) -> None:
-        """Escape: stop the test answer, or close the editor."""
+        """Stop the test answer, or close the editor."""
         if not self.query_one(TryIt).stop():
             self.action_close()
 
     @work(group="editor-flow", exclusive=True)
     async def action_close(self) -> None:
-        """F4: back to the chat, once unsaved edits are saved or discarded."""
+        """Back to the chat, once unsaved edits are saved or discarded."""
         if await self.may_discard("close the editor"):
             self.query_one(TryIt).stop()
             self.app.pop_screen()
 
     def action_help(self) -> None:
-        """F1."""
-        self.app.push_screen(HelpScreen(self.whirr.config.keys))
+        """Show every binding."""
+        self.app.push_screen(HelpScreen(self.services.config.keys))
 
 
 def _from_line(text: str) -> int:

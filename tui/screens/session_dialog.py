@@ -14,9 +14,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, TextArea
 
+from tui.bindings import bindings
 from tui.engine.options import Options, ParameterError, option_help, option_note, parse_parameter
 from tui.screens.dialogs import Dialog
-from tui.widgets.keys import bindings
 
 FIELDS = ("temperature", "top_k", "top_p", "min_p", "repeat_penalty", "seed", "num_predict", "num_ctx")
 

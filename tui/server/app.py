@@ -4,6 +4,7 @@ per request in whirr.log (never the prompt), and errors in each API's own shape.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fnmatch
 import hmac
@@ -62,6 +63,7 @@ class AccessLog:
             return
         started = time.perf_counter()
         status = 0
+        self.service.totals.requests += 1
 
         async def sending(message: dict[str, Any]) -> None:
             nonlocal status
@@ -72,7 +74,6 @@ class AccessLog:
         try:
             await self.app(scope, receive, sending)
         finally:
-            self.service.totals.requests += 1
             notes = scope.get(LOG_NOTES, {})
             fields = [f"{scope['method']} {scope['path']}"]
             if "model" in notes:
@@ -141,6 +142,7 @@ def create_app(
         middleware.append(Middleware(ApiKey, key=api_key))
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(service.library.list)  # the first listing reads every header: not on a request
         yield
         service.close()
 

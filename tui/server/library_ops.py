@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.modelfile.document import Command, Modelfile
-from tui.modelfile.personas import PersonaError, create_persona, normalize_name
+from tui.models.personas import PersonaError, create_persona, normalize_name
 from tui.models.library import LibraryError, ModelNotFound, NotOwned
 from tui.server.inputs import ApiError, bad_request, get
 from tui.server.service import Service

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from tui.engine.base import ChatMessage, ChatRequest, EngineError, Stats, TokenEvent
 from tui.engine.embedding import shortened
 from tui.engine.grammar import grammar_for_format
-from tui.modelfile.personas import RunTarget
+from tui.models.personas import RunTarget
 from tui.models.library import ModelEntry
 from tui.server.inputs import ApiError, bad_request, get, model_name, parse_keep_alive, parse_options, read_json
 from tui.server.replies import answer_stream, energy_fields, note, note_served, rfc3339, whole_answer
@@ -135,7 +135,7 @@ class OllamaRoutes:
 
     async def show(self, request: Request) -> Response:
         """A model's details, model_info, parameters, template, Modelfile and capabilities."""
-        from tui.modelfile.personas import modelfile_for
+        from tui.models.personas import modelfile_for
 
         body = await self._body(request)
         name = model_name(body)

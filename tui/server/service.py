@@ -21,7 +21,7 @@ from tui.engine.embedding import Embedders, Embeddings, InputTooLong
 from tui.engine.manager import EngineManager
 from tui.engine.options import Options
 from tui.meters.answer import AnswerEnergy, EnergyTotals
-from tui.modelfile.personas import PersonaError, PersonaStore, RunTarget, resolve_target
+from tui.models.personas import PersonaError, PersonaStore, RunTarget, resolve_target
 from tui.models.library import Library, ModelEntry, ModelNotFound
 from tui.server.inputs import ApiError
 
@@ -157,7 +157,7 @@ class Service:
         self.embedders = Embedders()
         self.totals = Totals()
         self.listeners: list[Callable[[Served], None]] = []
-        """Called after every answer (the console's running total)."""
+        """Called after every answer that ran (the console's running total)."""
         self._turns: dict[int, asyncio.Lock] = {}
         self._residents: dict[int, Resident] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -228,8 +228,9 @@ class Service:
     def _count(self, served: Served) -> None:
         stats = served.done.stats
         self.totals.tokens += stats.prompt_eval_count + stats.eval_count
-        if served.energy is not None:
-            self.totals.energy = self.totals.energy.add(served.energy)
+        if served.energy is None:
+            return  # never started (cancelled while waiting its turn, or failed before)
+        self.totals.energy = self.totals.energy.add(served.energy)
         for listener in self.listeners:
             listener(served)
 

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from tui.meters.units import format_co2, format_joules
+from tui.format import format_co2, format_joules
 from tui.store.db import Database
 from tui.store.records import Session, StoredMessage
 

@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Label, Static
 
 from tui.engine.base import Stats
-from tui.widgets.markdown import ThinkSplitter, code_blocks, freeze_point, render_markdown, split_think
+from tui.markdown import ThinkSplitter, code_blocks, freeze_point, render_markdown, split_think
 
 STATUS_TEXT = {
     "queued": "waiting for the model (busy loading, or answering in another tab)…",
@@ -145,7 +145,7 @@ class AnswerMessage(Vertical):
         margin: 1 0 0 0;
         padding: 0 1;
         & > .answer-header { color: $accent; text-style: bold; }
-        & > .answer-meta { color: $text-muted; }
+        & > .answer-meta { color: $text-muted; width: 100%; text-wrap: wrap; }  /* an error is never cut */
         & > Collapsible { margin: 0; padding: 0; border: none; background: transparent; }
         & > Collapsible ThinkingText { color: $text-muted; }
         & > MarkdownChunk.-after { margin: 1 0 0 0; }
@@ -176,6 +176,7 @@ class AnswerMessage(Vertical):
         self._splitter = ThinkSplitter()
         self._thinking: Collapsible | None = None
         self._has_think = think is not None
+        self._status_shown = False  # a status before the first token, cleared by `feed`
 
     def compose(self) -> ComposeResult:
         yield Label(self.model or "answer", classes="answer-header", markup=False)
@@ -205,7 +206,11 @@ class AnswerMessage(Vertical):
         return code_blocks(self._answer)
 
     def feed(self, text: str) -> None:
-        """Take streamed text; it reaches the screen at the next `flush`. Costs O(1)."""
+        """Take streamed text; it reaches the screen at the next `flush`. Costs O(1). The
+        first text clears a status shown before it ("reading the conversation…")."""
+        if self._status_shown:
+            self._status_shown = False
+            self._meta().update("")
         self._pending.append(text)
 
     def flush(self) -> None:
@@ -219,6 +224,7 @@ class AnswerMessage(Vertical):
 
     def set_status(self, state: str, detail: str = "") -> None:
         """Show what the engine is doing before the first token (`detail`: the server waited for)."""
+        self._status_shown = bool(state)
         self._meta().update(STATUS_TEXT.get(state, state).format(detail=detail).rstrip())
 
     def finish(self, stats: Stats | None, state: str) -> None:

@@ -20,20 +20,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.commands.models import human_size
-from tui.meters import (
-    AnswerEnergy,
-    GpuReading,
-    LiveEnergy,
-    Sample,
-    everyday_equivalents,
-    format_co2,
-    format_cost,
-    format_duration,
-    format_joules,
-    format_watts,
-    format_wh,
-)
+from tui.format import everyday_equivalents, format_co2, format_cost, format_duration, format_joules, format_watts, format_wh, human_size
+from tui.meters import AnswerEnergy, GpuReading, LiveEnergy, Sample
 
 PANEL_WIDTH = 36
 TEXT_WIDTH = PANEL_WIDTH - 4  # the left border, the padding and room for a scrollbar

@@ -15,9 +15,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
+from tui.format import human_size
 from tui.modelfile.document import Modelfile
 from tui.modelfile.writer import write
-from tui.models.fit import human_size
 from tui.widgets.model_table import ModelRow
 
 

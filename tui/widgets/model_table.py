@@ -14,10 +14,11 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from tui.engine.options import Options
-from tui.modelfile.personas import Persona, PersonaStore, resolve_target
-from tui.models.fit import Fit, check_fit, human_size
+from tui.format import human_size
+from tui.models.fit import Fit, check_fit
 from tui.models.gguf_info import GGUFInfo
 from tui.models.library import Library, ModelEntry
+from tui.models.personas import Persona, PersonaStore, resolve_target
 from tui.models.remote import remote_listings
 
 NAME_WIDTH = 36

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.message import Message
 from textual.widgets import TextArea
 
-from tui.widgets.keys import bindings
+from tui.bindings import bindings
 
 
 class PromptArea(TextArea):

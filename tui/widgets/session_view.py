@@ -1,50 +1,40 @@
 """One chat session on screen: its transcript, a notice line, its prompt, and its answers.
 
-The view owns the flow of a chat: store the user's message, start the answer, pump the
-engine's events into the answer widget (rendered once per frame), save the partial answer
-twice a second, and finish it in the database. Engines come from the app's engine source and
-are asked for in a thread, as is everything that may block (loading, counting tokens).
+The view stores the user's message and starts the answer; the answer pipeline
+(`tui.chat.pipeline`) streams it, saves it as it grows and finishes it in the database, while
+the view renders it once per frame. Engines come from the app's engine source and are asked
+for in a thread, as is everything that may block (loading, counting tokens).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from tui.engine.base import (
-    ChatRequest,
-    ChatStream,
-    DoneEvent,
-    EngineError,
-    Stats,
-    StatusEvent,
-    TokenEvent,
-)
+from tui.actions import auto_title
+from tui.chat.pipeline import AnswerPipeline, Outcome, count_context, describe_error, load_model
+from tui.chat.session_data import SessionData, history_for, view_start_index, with_persona
+from tui.engine.base import ChatRequest, Stats
 from tui.engine.options import Options
-from tui.engine.remote.common import RemoteEngine
-from tui.meters import AnswerEnergy, Measurement, reported_energy
+from tui.meters import Measurement
 from tui.models.fit import DoesNotFit
 from tui.store.records import DatabaseError, Session
-from tui.actions import auto_title
 from tui.widgets.message import AnswerMessage, UserMessage
 from tui.widgets.prompt import PromptArea
-from tui.widgets.session_data import SessionData, history_for, with_persona
 from tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
-    from tui.app import WhirrApp
+    from tui.services import Services
 
 FRAME = 1 / 30  # how often a streaming answer is rendered
-SAVE_EVERY = 0.5  # seconds between saves of a streaming answer (at most one second lost)
 
 
 class SessionView(Vertical):
@@ -65,9 +55,10 @@ class SessionView(Vertical):
             super().__init__()
             self.view = view
 
-    def __init__(self, data: SessionData, id: str | None = None) -> None:
+    def __init__(self, data: SessionData, services: Services, id: str | None = None) -> None:
         super().__init__(id=id)
         self.data = data
+        self.services = services
         self.streaming = False
         self.rate: float | None = None
         self.context_used: int | None = None
@@ -75,15 +66,19 @@ class SessionView(Vertical):
         self.too_big = False  # the problem is the memory estimate: the user may load it anyway
         self.activity = ""
         self.editing: int | None = None  # id of the user message being edited
-        self.measurement: Measurement | None = None  # the energy of the answer being written
         self.remote = ""  # the server writing the current (or last) answer; empty: this machine
-        self._stream: ChatStream | None = None
+        self._pipeline: AnswerPipeline | None = None
         self._prepared_for: str | None = None
 
     @property
     def session(self) -> Session:
         """The session record."""
         return self.data.session
+
+    @property
+    def measurement(self) -> Measurement | None:
+        """The energy of the answer being written, while it is measured."""
+        return self._pipeline.measurement if self._pipeline is not None else None
 
     def compose(self) -> ComposeResult:
         yield Transcript(self.data, model=lambda: self.session.model)
@@ -117,38 +112,30 @@ class SessionView(Vertical):
 
     def _engine_for(self, model: str) -> Any:
         """The engine for a model (call in a thread: the first call builds the engine manager)."""
-        return cast("WhirrApp", self.app).engines.engine_for(model)
+        return self.services.engines.engine_for(model)
 
     async def _prepare(self, model: str) -> None:
+        def loading(percent: int | None) -> None:
+            self.activity = f"loading {model}" + (f" {percent}%" if percent is not None else "")
+            self._changed()
+
         try:
-            engine = await asyncio.to_thread(self._engine_for, model)
-            if not engine.loaded:
-                self.activity = f"loading {model}"
-                self._changed()
-                await asyncio.to_thread(engine.load, self.data.options, partial(self.app.call_from_thread, self._loading, model))
+            engine = await load_model(partial(self._engine_for, model), self.data.options, loading)
             self.set_problem(None)
             self.activity = ""
             self._changed()
             messages, _ = await asyncio.to_thread(history_for, self.data)
-            if not messages:
-                self.context_used = 0
-            elif not self.streaming:
-                self.context_used = await asyncio.to_thread(engine.count_tokens, messages, self.data.options)
+            if not messages or not self.streaming:
+                self.context_used = await count_context(engine, messages, self.data.options)
         except Exception as error:  # a model that cannot load is the session's problem, never the app's
             self.set_problem(error)
             self._prepared_for = None
         self.activity = ""
         self._changed()
 
-    def _loading(self, model: str, percent: int) -> None:
-        """The model's load got to `percent` (shown in the status line)."""
-        if self.activity.startswith(f"loading {model}"):
-            self.activity = f"loading {model} {percent}%"
-            self._changed()
-
     def set_problem(self, error: Exception | None) -> None:
         """What keeps this session from answering (None: nothing)."""
-        self.problem = _problem(error) if error is not None else ""
+        self.problem = describe_error(error) if error is not None else ""
         self.too_big = isinstance(error, DoesNotFit)
 
     def load_anyway(self) -> None:
@@ -180,9 +167,9 @@ class SessionView(Vertical):
             stored = self.data.add_user(text)
         except DatabaseError as error:
             self.app.notify(f"Not sent (your message is still in the prompt): {error}", severity="error")
-            cast("WhirrApp", self.app).saving_result(error)
+            self.services.saving_result(error)
             return
-        cast("WhirrApp", self.app).saving_result(None)
+        self.services.saving_result(None)
         await transcript.add(UserMessage(text, message_id=stored.id))
         self.query_one(PromptArea).clear()
         await self.ask()
@@ -190,7 +177,7 @@ class SessionView(Vertical):
     async def ask(self) -> None:
         """Answer the conversation as it stands."""
         messages, indices = await asyncio.to_thread(history_for, self.data)
-        persona = await asyncio.to_thread(cast("WhirrApp", self.app).persona_target, self.session.model)
+        persona = await asyncio.to_thread(self.services.persona_target, self.session.model)
         messages, indices, options, template = with_persona(messages, indices, self.data, persona)
         try:
             answer_id = self.data.start_answer()
@@ -207,90 +194,67 @@ class SessionView(Vertical):
         self.run_worker(self._answer(request, indices, widget), group="answer", exclusive=True)
 
     async def _answer(self, request: ChatRequest, indices: list[int], widget: AnswerMessage) -> None:
-        state, stats, text = "cancelled", Stats(finish_reason="cancelled"), None
-        energy: AnswerEnergy | None = None
-        meter = cast("WhirrApp", self.app).energy_meter
-        try:
-            engine = await asyncio.to_thread(self._engine_for, self.session.model)
-            self.set_problem(None)
-            self.remote = engine.server.name if isinstance(engine, RemoteEngine) else ""
-            # A remote answer's energy is spent elsewhere: this machine's meters would not be it.
-            self.measurement = meter.start() if meter is not None and not self.remote else None
-            self._stream = engine.chat(request)
-            done = await self._pump(self._stream, widget)
-            state, stats, text = done.stats.finish_reason, done.stats, done.text
-        except Exception as error:  # whatever goes wrong ends this answer, never the app
-            self.set_problem(error)
-            state, stats = "error", Stats(finish_reason="error", error=self.problem)
-        finally:
-            if self._stream is not None and text is None:
-                self._stream.cancel()  # the worker was cancelled: the app is closing
-            self._stream = None
-            if self.measurement is not None:
-                energy = self.measurement.finish(stats.eval_count)
-                self.measurement = None
-            elif stats.server_energy_j is not None:
-                factors = cast("WhirrApp", self.app).config.energy
-                energy = reported_energy(stats.server_energy_j, stats.server_energy_method, stats.server,
-                                         stats.eval_count, stats.total_duration, factors.co2_g_per_kwh,
-                                         factors.price_per_kwh, factors.currency)
-            # Stored as the session index where the model's view begins (older ones left out).
-            stats = replace(stats, messages_dropped=_view_start(indices, stats.messages_dropped))
-            final_text = widget.text if text is None else text
-            self._save(self.data.finish_answer, widget.message_id, final_text, state, stats, energy)
-            self.streaming, self.rate = False, None
-        if stats.prompt_eval_count or stats.eval_count:
-            self.context_used = stats.prompt_eval_count + stats.prompt_cached_count + stats.eval_count
-        widget.finish(stats, state)
-        await self.query_one(Transcript).set_view_start(stats.messages_dropped)
-        self._changed()
+        answer_id = widget.message_id
 
-    async def _pump(self, stream: ChatStream, widget: AnswerMessage) -> DoneEvent:
-        """Feed the stream into the widget; render per frame, save every SAVE_EVERY seconds."""
-        tokens, first_at = 0, 0.0
+        def finish(outcome: Outcome) -> None:
+            # Stored with the session index where the model's view begins (older ones left out).
+            stats = _seen_from(outcome.stats, indices)
+            self._save(self.data.finish_answer, answer_id, outcome.text, outcome.state, stats, outcome.energy)
+            self.streaming, self.rate = False, None
 
         def frame() -> None:
             widget.flush()
-            if tokens and first_at:
-                elapsed = time.perf_counter() - first_at
-                self.rate = tokens / elapsed if elapsed > 0.2 else None
+            if self._pipeline is not None and self._pipeline.tokens:
+                self.rate = self._pipeline.rate()
+                self.context_used = self._pipeline.context_used  # grows as the answer streams
                 self.post_message(self.Changed(self))
 
+        def started() -> None:
+            self.set_problem(None)
+            self.remote = self._pipeline.remote if self._pipeline is not None else ""
+
+        def on_token(text: str) -> None:
+            if not widget.text:
+                widget.set_status("")  # the first token: no more "reading the prompt"
+            widget.feed(text)
+
+        self._pipeline = AnswerPipeline(
+            request,
+            on_token=on_token,
+            on_status=widget.set_status,
+            on_start=started,
+            save=lambda text: self._save(self.data.save_partial, answer_id, text),
+            finish=finish,
+            meter=self.services.energy_meter,
+            factors=self.services.config.energy,
+        )
         frames = self.set_interval(FRAME, frame)
-        saves = self.set_interval(SAVE_EVERY, lambda: self._save(self.data.save_partial, widget.message_id, widget.text))
         try:
-            async for event in stream:
-                if isinstance(event, TokenEvent):
-                    if not tokens:
-                        first_at = time.perf_counter()
-                        widget.set_status("")
-                    tokens += 1
-                    widget.feed(event.text)
-                elif isinstance(event, StatusEvent):
-                    percent = f"{event.percent}%" if event.percent is not None else ""
-                    widget.set_status(event.state, event.detail or percent)
-                elif isinstance(event, DoneEvent):
-                    return event
-            raise EngineError("the engine stopped without finishing the answer")
+            outcome = await self._pipeline.run(partial(self._engine_for, self.session.model))
         finally:
             frames.stop()
-            saves.stop()
+            self._pipeline = None
+        if outcome.error is not None:
+            self.set_problem(outcome.error)
+        stats = _seen_from(outcome.stats, indices)
+        if stats.prompt_eval_count or stats.eval_count:
+            self.context_used = stats.prompt_eval_count + stats.prompt_cached_count + stats.eval_count
+        widget.finish(stats, outcome.state)
+        await self.query_one(Transcript).set_view_start(stats.messages_dropped)
+        self._changed()
 
     def _save(self, write: Callable[..., None], *args: Any) -> None:
         """Store part of an answer; a failing disk is reported (once), and the answer goes on."""
         try:
             write(*args)
         except DatabaseError as error:
-            cast("WhirrApp", self.app).saving_result(error)
+            self.services.saving_result(error)
         else:
-            cast("WhirrApp", self.app).saving_result(None)
+            self.services.saving_result(None)
 
     def stop(self) -> bool:
         """Stop the answer being written; False when there is none."""
-        if self._stream is None:
-            return False
-        self._stream.cancel()
-        return True
+        return self._pipeline is not None and self._pipeline.cancel()
 
     async def regenerate(self) -> None:
         """Drop the last answer and ask again."""
@@ -368,19 +332,6 @@ class SessionView(Vertical):
         self.query_one(Transcript).rerender()
 
 
-def _view_start(indices: list[int], engine_dropped: int) -> int:
-    """The session index of the first message the model saw.
-
-    `indices` are the session positions of the messages sent; the engine left out the first
-    `engine_dropped` of them.
-    """
-    if engine_dropped < len(indices):
-        return indices[engine_dropped]
-    return indices[-1] + 1 if indices else 0
-
-
-def _problem(error: Exception) -> str:
-    """What went wrong, for the user: our own errors read as they are, others with their kind."""
-    if isinstance(error, (EngineError, LookupError)):
-        return str(error).strip("'\"")
-    return f"{type(error).__name__}: {error}"
+def _seen_from(stats: Stats, indices: list[int]) -> Stats:
+    """`stats` with `messages_dropped` as the session index of the first message the model saw."""
+    return replace(stats, messages_dropped=view_start_index(indices, stats.messages_dropped))

@@ -1,8 +1,8 @@
 """The editor's try-it pane: a test prompt and the streamed answer of the Modelfile being edited.
 
-The answer takes the chat's path: an engine from the app's engine source answers a
-`ChatRequest` through a `ChatStream`, and an `AnswerMessage` renders it once per frame. What
-to ask (engine and request) comes from the screen as a blocking callable, run in a thread;
+The answer takes the chat's path: the answer pipeline (`tui.chat.pipeline`) streams it from an
+engine of the app's engine source, and an `AnswerMessage` renders it once per frame. What to
+ask (engine and request) comes from the screen as a blocking callable, run in a thread;
 whatever it raises is shown here, in the pane, and the app goes on.
 """
 
@@ -17,7 +17,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from tui.engine.base import ChatRequest, ChatStream, DoneEvent, Stats, StatusEvent, TokenEvent
+from tui.chat.pipeline import AnswerPipeline, describe_error
+from tui.engine.base import ChatRequest
 from tui.widgets.message import AnswerMessage
 from tui.widgets.session_view import FRAME
 
@@ -50,7 +51,7 @@ class TryIt(Vertical):
         super().__init__(id=id)
         self.streaming = False
         self.error = ""  # the problem shown instead of an answer
-        self._stream: ChatStream | None = None
+        self._pipeline: AnswerPipeline | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="A test prompt · Enter: ask", id="try-prompt")
@@ -72,10 +73,7 @@ class TryIt(Vertical):
 
     def stop(self) -> bool:
         """Stop the answer being written; False when there is none."""
-        if self._stream is None:
-            return False
-        self._stream.cancel()
-        return True
+        return self._pipeline is not None and self._pipeline.cancel()
 
     def show_error(self, text: str) -> None:
         """Show a problem in place of an answer ('' hides it)."""
@@ -92,45 +90,25 @@ class TryIt(Vertical):
             try:
                 engine, request, label = await asyncio.to_thread(prepare)
             except Exception as error:  # a Modelfile that cannot run is shown, never raised
-                self.show_error(_problem(error))
+                self.show_error(describe_error(error))
                 return
             widget = AnswerMessage(model=label, streaming=True)
             await log.mount(widget)
-            done = await self._stream_into(engine, request, widget)
-            widget.finish(done.stats, done.stats.finish_reason)
+
+            def frame() -> None:
+                widget.flush()
+                log.scroll_end(animate=False)
+
+            self._pipeline = AnswerPipeline(request, on_token=widget.feed, on_status=widget.set_status)
+            frames = self.set_interval(FRAME, frame)
+            try:
+                outcome = await self._pipeline.run(lambda: engine)
+            finally:
+                frames.stop()
+                self._pipeline = None
+            if outcome.error is not None:
+                self.show_error(describe_error(outcome.error))
+            widget.finish(outcome.stats, outcome.state)
             log.scroll_end(animate=False)
         finally:
             self.streaming = False
-
-    async def _stream_into(self, engine: Any, request: ChatRequest, widget: AnswerMessage) -> DoneEvent:
-        """Feed one answer into `widget`, rendering once per frame."""
-        log = self.query_one("#try-answer", VerticalScroll)
-
-        def frame() -> None:
-            widget.flush()
-            log.scroll_end(animate=False)
-
-        frames = self.set_interval(FRAME, frame)
-        done: DoneEvent | None = None
-        try:
-            self._stream = engine.chat(request)
-            async for event in self._stream:
-                if isinstance(event, TokenEvent):
-                    widget.feed(event.text)
-                elif isinstance(event, StatusEvent):
-                    widget.set_status(event.state)
-                elif isinstance(event, DoneEvent):
-                    done = event
-        except Exception as error:  # the engine's problem ends this answer, not the app
-            self.show_error(_problem(error))
-        finally:
-            frames.stop()
-            if self._stream is not None and done is None:
-                self._stream.cancel()  # the pane is closing
-            self._stream = None
-        return done if done is not None else DoneEvent(widget.text, Stats(finish_reason="error"))
-
-
-def _problem(error: Exception) -> str:
-    """An error as the user reads it: its text, or its kind when it has none."""
-    return str(error).strip("'\"") or type(error).__name__

@@ -8,7 +8,6 @@ HTTP stream at once, even while the server has not sent a first token yet.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from tui.engine.base import (
     TokenEvent,
 )
 from tui.engine.options import Options
-from tui.servers import Server
+from tui.servers import Server, http_error_message, looks_like_html, refused_key_message
 
 CANCEL_POLL = 0.02
 """Seconds between looks at the cancel flag while an answer streams."""
@@ -51,32 +50,15 @@ class RemoteError(EngineError):
 
 def refused_key(server: Server) -> RemoteError:
     """The error for HTTP 401/403."""
-    return RemoteError(f"the server refused the API key ({server.api_key_env or 'no api_key_env set'})")
+    return RemoteError(refused_key_message(server))
 
 
-def looks_like_html(text: str) -> bool:
-    """True for an HTML page (what a proxy sends instead of the API's answer)."""
-    head = text.lstrip()[:200].lower()
-    return head.startswith(("<!doctype", "<html")) or "<html" in head or "<body" in head
-
-
-def status_error(server: Server, model: str | None, status: int, body: str) -> EngineError:
-    """The error for an HTTP error status with its body (a JSON error, an HTML page or text);
-    a 404 for a `model` is RemoteModelNotFound."""
-    if status in (401, 403):
-        return refused_key(server)
-    if looks_like_html(body):
-        return RemoteError(f"{server.name} sent an HTML page (HTTP {status}), not an API answer: a proxy in the way?")
-    if status == 404 and model is not None:
+def status_error(server: Server, model: str, status: int, body: str) -> EngineError:
+    """The error for an HTTP error status answering a request about `model`: a 404 that is not a
+    proxy's page is RemoteModelNotFound; the rest say what the server said, in one line."""
+    if status == 404 and not looks_like_html(body):
         return RemoteModelNotFound(server, model)
-    message = body
-    try:
-        data = json.loads(body)
-        error = data.get("error") if isinstance(data, dict) else None
-        message = str((error.get("message") if isinstance(error, dict) else error) or data.get("message") or body)
-    except (ValueError, AttributeError):
-        pass
-    return RemoteError(f"{server.name} answered HTTP {status}: {' '.join(message.split())[:200] or 'no details'}")
+    return RemoteError(http_error_message(server, status, body))
 
 
 @dataclass

@@ -12,7 +12,6 @@ differ from Ollama's defaults are sent, so the model's own PARAMETERs apply othe
 from __future__ import annotations
 
 import json
-import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,12 +24,11 @@ from tui.engine.remote.common import (
     RemoteEngine,
     RemoteError,
     RemoteModelNotFound,
-    looks_like_html,
     refused_key,
     server_energy,
     status_error,
 )
-from tui.servers import Server
+from tui.servers import Server, looks_like_html
 
 NANOSECONDS = 1e9
 
@@ -38,18 +36,11 @@ NANOSECONDS = 1e9
 def http_settings(server: Server) -> dict[str, Any]:
     """httpx settings for `server`: its key, TLS checking (system certificates, or none when
     `verify = false`), and no read timeout (a first token may take minutes on a big model)."""
-    headers = {"Authorization": f"Bearer {server.api_key}"} if server.api_key else {}
-    verify: ssl.SSLContext | bool = ssl.create_default_context() if server.verify else False
-    timeout = httpx.Timeout(CONNECT_TIMEOUT, read=None)
-    return {"headers": headers, "verify": verify, "timeout": timeout}
+    return {"headers": server.headers, "verify": server.ssl_context(), "timeout": httpx.Timeout(CONNECT_TIMEOUT, read=None)}
 
 
 class OllamaEngine(RemoteEngine):
     """A model on an Ollama server (or anything speaking its API, such as `whirr serve`)."""
-
-    def __init__(self, server: Server, model: str) -> None:
-        super().__init__(server, model)
-        self._settings = http_settings(server)
 
     def check_model(self) -> None:
         """POST /api/show: 404 means the server does not have the model."""
@@ -63,7 +54,7 @@ class OllamaEngine(RemoteEngine):
             "options": {k: list(v) if k == "stop" else v for k, v in request.options.to_parameters().items()},
         }
         answer.stats.timing = "server"
-        async with httpx.AsyncClient(base_url=self.server.url, **self._settings) as client:
+        async with httpx.AsyncClient(base_url=self.server.url, **http_settings(self.server)) as client:
             async with client.stream("POST", "/api/chat", json=body) as response:
                 if response.status_code >= 400:
                     text = (await response.aread()).decode("utf-8", "replace")
@@ -139,8 +130,6 @@ def _calling(server: Server, model: str, call: Callable[[Any], Any]) -> Any:
     try:
         return call(_client(server))
     except ollama.ResponseError as error:
-        if error.status_code in (401, 403):
-            raise refused_key(server) from None
         raise status_error(server, model, error.status_code, str(error.error)) from None
     except (ConnectionError, httpx.TransportError) as error:
         raise RemoteError(f"cannot reach {server.name} at {server.url} ({error})") from None

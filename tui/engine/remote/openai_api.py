@@ -14,7 +14,6 @@ the statistics say which (`timing`: "usage" or "counted").
 from __future__ import annotations
 
 import json
-import ssl
 from typing import Any
 
 import openai
@@ -27,12 +26,11 @@ from tui.engine.remote.common import (
     RemoteEngine,
     RemoteError,
     RemoteModelNotFound,
-    looks_like_html,
     refused_key,
     server_energy,
     status_error,
 )
-from tui.servers import Server
+from tui.servers import Server, looks_like_html
 
 EXTRA_BODY = ("top_k", "min_p", "repeat_penalty")
 """Options sent as extra body fields (not in OpenAI's API; vLLM and llama-server take them)."""
@@ -67,7 +65,7 @@ def make_client(server: Server) -> openai.AsyncOpenAI:
         base_url=server.url,
         max_retries=0,
         timeout=openai.Timeout(CONNECT_TIMEOUT, read=None),
-        http_client=openai.DefaultAsyncHttpxClient(verify=ssl.create_default_context() if server.verify else False),
+        http_client=openai.DefaultAsyncHttpxClient(verify=server.ssl_context()),
     )
 
 
@@ -76,11 +74,11 @@ class OpenAIEngine(RemoteEngine):
 
     def check_model(self) -> None:
         """GET /models: the model must be listed (many servers answer any name, so this is the
-        only check that works everywhere)."""
+        only check that works everywhere); the server's `models` setting only filters listings."""
         from tui.models.remote import fetch_models
 
         try:
-            models = fetch_models(self.server, timeout=CONNECT_TIMEOUT)
+            models = fetch_models(self.server, timeout=CONNECT_TIMEOUT, every=True)
         except RuntimeError as error:
             raise RemoteError(str(error)) from None
         if not any(entry.name == self.name for entry in models):

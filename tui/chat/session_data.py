@@ -1,4 +1,4 @@
-"""One session's data in the database, as the chat view uses it.
+"""One session's data in the database, as the chat uses it, and the conversation to send.
 
 Every database call the chat makes goes through here, so the view never depends on how the
 store spells things. Calls are small and quick (one row, or one page of rows).
@@ -13,7 +13,7 @@ from typing import Any
 from tui.engine.base import ChatMessage, Stats
 from tui.engine.options import Options, options_from_parameters
 from tui.meters.answer import AnswerEnergy
-from tui.modelfile.personas import RunTarget
+from tui.models.personas import RunTarget
 from tui.store.db import Database
 from tui.store.records import Session, StoredMessage
 
@@ -161,3 +161,14 @@ def with_persona(
     first = indices[0] if indices else 0
     options = options_from_parameters(data.session.options, base=target.options(Options()))
     return [*system, *target.messages, *history], [first] * len(target.messages) + indices, options, target.template
+
+
+def view_start_index(indices: list[int], engine_dropped: int) -> int:
+    """The session index of the first message the model saw.
+
+    `indices` are the session positions of the messages sent; the engine left out the first
+    `engine_dropped` of them.
+    """
+    if engine_dropped < len(indices):
+        return indices[engine_dropped]
+    return indices[-1] + 1 if indices else 0

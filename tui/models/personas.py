@@ -23,7 +23,7 @@ from tui.engine.options import Options, options_from_parameters
 from tui.files import write_atomically
 from tui.modelfile.document import Command, Modelfile
 from tui.modelfile.parser import parse
-from tui.modelfile.prompt import template_problem
+from tui.modelfile.prompt import template_error
 from tui.modelfile.writer import write
 from tui.models.library import Library, ModelEntry, ModelNotFound
 from tui.paths import Paths
@@ -229,11 +229,21 @@ def resolve_usable(name: str, library: Library, personas: PersonaStore) -> RunTa
     return target
 
 
+def persona_problem(name: str, library: Library, personas: PersonaStore) -> str:
+    """Why persona `name` cannot run now ('' when it can): its FROM chain ends at no model (the
+    model was removed) or at a file that cannot be used. Listings mark such personas unusable."""
+    try:
+        resolve_usable(name, library, personas)
+    except (ModelNotFound, PersonaError) as error:
+        return str(error)
+    return ""
+
+
 def check_template(template: str | None) -> None:
     """Refuse a TEMPLATE that cannot render (a Go construct outside the subset, bad Jinja)."""
-    problem = template_problem(template) if template is not None else ""
+    problem = template_error(template)
     if problem:
-        raise PersonaError(f"invalid TEMPLATE: {problem}")
+        raise PersonaError(problem)
 
 
 def draft_target(modelfile: Modelfile, library: Library, personas: PersonaStore, name: str = "draft") -> RunTarget:

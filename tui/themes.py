@@ -1,4 +1,7 @@
-"""Themes: the built-in `*.toml` files next to this module, plus the user's themes folder.
+"""Themes: the built-in `*.toml` files (the top-level `themes/` folder), plus the user's themes folder.
+
+`tui/builtin_themes` links to `themes/`, so a checkout, an editable install and a wheel (which
+copies the files into `tui/builtin_themes/`) all find them at the same place.
 
 Each file holds one Textual Theme: its fields (name, primary, secondary, accent, warning,
 error, success, foreground, background, surface, panel, boost, dark, luminosity_spread,
@@ -19,7 +22,7 @@ from textual.theme import Theme
 
 from tui.validation import located
 
-BUILTIN_DIR = Path(__file__).parent
+BUILTIN_DIR = Path(__file__).parent / "builtin_themes"
 DEFAULT_THEME = "whirr-dark"
 _COLOR_FIELDS = ("primary", "secondary", "warning", "error", "success", "accent", "foreground", "background", "surface", "panel", "boost")
 

@@ -1,12 +1,16 @@
-"""Energy figures for humans, shared by the CLI and the UI, and everyday equivalents.
+"""Every figure shown to people, for the CLI and the UI alike: sizes, durations, ages, rates,
+energy, CO2 and money, and everyday equivalents of an energy.
 
-Numbers keep three significant digits and pick the unit that keeps them readable
+Energy figures keep three significant digits and pick the unit that keeps them readable
 ("850 mJ", "12.3 J", "4.56 kJ"; "0.475 mg CO2e"). Equivalents come from stated constants.
+Where whirr mirrors Ollama's output (sizes, ages, `--verbose` durations, pull's time left),
+it prints figures as Ollama does.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 LED_BULB_W = 10.0
 """A common LED bulb (about an 800 lm / "60 W equivalent" bulb)."""
@@ -83,3 +87,50 @@ def everyday_equivalents(joules: float) -> str:
         f"≈ {bulb} of a {LED_BULB_W:g} W LED bulb, "
         f"{phone}% of a phone charge ({PHONE_CHARGE_WH:g} Wh)"
     )
+
+
+def format_rate(tokens_per_second: float) -> str:
+    """A generation rate: 1,234.5 tok/s."""
+    return f"{tokens_per_second:,.1f} tok/s"
+
+
+def human_size(size: int) -> str:
+    """Sizes as Ollama prints them (decimal units): 98 MB, 4.7 GB."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    return f"{size} B"
+
+
+def human_duration(seconds: float) -> str:
+    """A time left as `ollama pull` prints it: 5s, 3m39s, 1h2m."""
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m"
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
+
+
+def human_age(timestamp: float, now: float | None = None) -> str:
+    """How long ago, as Ollama prints it: 'About a minute ago', '3 days ago'."""
+    seconds = max(0.0, (now if now is not None else time.time()) - timestamp)
+    if seconds < 60:
+        return "Less than a minute ago"
+    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("week", 604_800), ("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        count = int(seconds // size)
+        if count == 1:
+            return f"About {'an' if unit == 'hour' else 'a'} {unit} ago"
+        if count > 1:
+            return f"{count} {unit}s ago"
+    return "Less than a minute ago"
+
+
+def ollama_duration(seconds: float) -> str:
+    """Durations as `ollama run --verbose` prints them: 1.234567s, 12.345ms, 120µs."""
+    if seconds >= 1:
+        return f"{seconds:.6f}s"
+    if seconds >= 0.001:
+        return f"{seconds * 1000:.3f}ms"
+    return f"{seconds * 1_000_000:.0f}µs"
