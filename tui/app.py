@@ -239,7 +239,7 @@ class WhirrApp(App[None]):
                 yield SystemCommand(action.description, action.help, partial(screen.run_action, action.action))
 
     async def action_quit(self) -> None:
-        """Ctrl+Q: quit; with unsaved edits in the Modelfile editor, it asks first."""
+        """Quit; with unsaved edits in the Modelfile editor, ask first."""
         editor = next((s for s in self.screen_stack if isinstance(s, ModelfileEditor)), None)
         if editor is not None and editor.dirty:
             editor.quit_app()

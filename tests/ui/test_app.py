@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.helpers import AppFactory, active_view, chat_screen, open_model_picker, screen_text, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, open_model_picker, palette_results, screen_text, send, settle, wait_until
 from tui.app import WhirrApp
 from tui.config import Config, load_config, save_config
 from tui.paths import resolve_paths
@@ -81,7 +81,7 @@ async def test_a_palette_command_runs_its_action(make_app: AppFactory) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"New session")
-        await pilot.pause(0.3)
+        await wait_until(lambda: palette_results(app), what="the palette's matches")
         await pilot.press("enter")
         await settle(pilot)
         assert len(chat_screen(app).query_one(SessionTabs).session_ids()) == 2

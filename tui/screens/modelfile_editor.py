@@ -285,13 +285,13 @@ class ModelfileEditor(Screen[None]):
 
     @work(group="editor-flow", exclusive=True)
     async def action_new(self) -> None:
-        """Ctrl+N."""
+        """Start a new Modelfile (unsaved edits are not dropped without asking)."""
         if await self.may_discard("start a new one"):
             self.load(new_modelfile(self.services.config.default_model), Source("new"))
 
     @work(group="editor-flow", exclusive=True)
     async def action_open(self) -> None:
-        """Ctrl+O: a persona's Modelfile, or a model's as `whirr show --modelfile` gives it."""
+        """Open a persona's Modelfile, or a model's as `whirr show --modelfile` gives it."""
         if not await self.may_discard("open another"):
             return
         personas = await asyncio.to_thread(self.services.personas.list)
@@ -317,17 +317,17 @@ class ModelfileEditor(Screen[None]):
 
     @work(group="editor-flow", exclusive=True)
     async def action_save(self) -> None:
-        """Ctrl+S."""
+        """Save the Modelfile as the persona it was opened as (asks a name for a new one)."""
         await self.save(ask_name=False)
 
     @work(group="editor-flow", exclusive=True)
     async def action_save_as(self) -> None:
-        """Alt+S."""
+        """Save the Modelfile as a persona under a new name."""
         await self.save(ask_name=True)
 
     @work(group="editor-flow", exclusive=True)
     async def action_revert(self) -> None:
-        """Ctrl+R: back to the saved text, after confirmation."""
+        """Go back to the saved text, after confirmation."""
         if not self.dirty:
             self.notify("There are no changes to revert.")
             return
@@ -336,7 +336,7 @@ class ModelfileEditor(Screen[None]):
             self.load(self.saved_text, self.source)
 
     def action_try_it(self) -> None:
-        """Ctrl+T: to the test prompt."""
+        """Go to the test prompt."""
         self.query_one("#try-prompt", Input).focus()
 
     def on_try_it_submitted(self, event: TryIt.Submitted) -> None:
@@ -357,19 +357,19 @@ class ModelfileEditor(Screen[None]):
         return engine, request, label
 
     def action_escape(self) -> None:
-        """Escape: stop the test answer, or close the editor."""
+        """Stop the test answer, or close the editor."""
         if not self.query_one(TryIt).stop():
             self.action_close()
 
     @work(group="editor-flow", exclusive=True)
     async def action_close(self) -> None:
-        """F4: back to the chat, once unsaved edits are saved or discarded."""
+        """Back to the chat, once unsaved edits are saved or discarded."""
         if await self.may_discard("close the editor"):
             self.query_one(TryIt).stop()
             self.app.pop_screen()
 
     def action_help(self) -> None:
-        """F1."""
+        """Show every binding."""
         self.app.push_screen(HelpScreen(self.services.config.keys))
 
 
