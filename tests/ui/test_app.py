@@ -261,9 +261,14 @@ async def test_help_at_60x20_keeps_room_for_descriptions_and_the_whole_hint(make
 async def test_an_invalid_key_string_is_refused_with_a_warning(whirr_home: Path, make_app: AppFactory) -> None:
     save_config(Config(keys={"session.new": "ctl+t", "session.rename": "ctrl+g"}), resolve_paths())
     app = make_app()
-    async with app.run_test(notifications=True) as pilot:
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
         await pilot.pause()
         assert any('"session.new" ignored' in m and "unknown modifier 'ctl'" in m for m in notices(app)), notices(app)
+        assert '[keys] "session.new"' in screen_text(app)  # notices are plain text, not markup
         await pilot.press("ctrl+n")  # the default stays
         await pilot.pause()
         assert len(chat_screen(app).query_one(SessionTabs).session_ids()) == 2
+        await pilot.press("f1")
+        await pilot.pause()
+        help_text = screen_text(app)
+        assert "Ctl+T" not in help_text and "Ctrl+N" in help_text and "Ctrl+G" in help_text
