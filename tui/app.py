@@ -159,6 +159,8 @@ class WhirrApp(App[None]):
 
     def on_unmount(self) -> None:
         self.downloads.shutdown()  # running downloads stop; their partial files resume next time
+        if self._engines is not None:
+            self._engines.close()  # runner processes end with the app
         if self._owns_sampler and self.sampler is not None:
             self.sampler.stop()
             self.sampler.probe.close()
