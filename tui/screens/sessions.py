@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Tabs
 
@@ -85,10 +86,15 @@ class SessionsScreen(Screen):
     @property
     def view(self) -> SessionView | None:
         """The active session's view."""
-        current = self.query_one(ContentSwitcher).current
+        switcher = self.query_one(ContentSwitcher)
+        current = switcher.current
         if current is None:
             return None
-        return next(iter(self.query(f"#{current}").results(SessionView)), None)
+        try:
+            view = switcher.get_child_by_id(current)  # by id, not a query: asked several times a frame
+        except NoMatches:
+            return None
+        return view if isinstance(view, SessionView) else None
 
     def create_session(self) -> Session:
         """A new session from the config's defaults."""

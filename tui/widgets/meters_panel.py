@@ -198,6 +198,7 @@ class MetersPanel(VerticalScroll, can_focus=False):
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
         self._machine_lines = 0
+        self._answer_lines = 0
 
     def compose(self) -> ComposeResult:
         yield Static(machine_text(None, ()), id="machine")
@@ -215,7 +216,10 @@ class MetersPanel(VerticalScroll, can_focus=False):
 
     def show_answer(self, live: LiveAnswer | None, last: AnswerEnergy | None, remote: str = "") -> None:
         """The answer being written, or (when `live` is None) the last one (`remote`: its server)."""
-        self.query_one("#answer", Static).update(answer_text(live, last, remote))
+        text = answer_text(live, last, remote)
+        lines = text.plain.count("\n")
+        self.query_one("#answer", Static).update(text, layout=lines != self._answer_lines)  # as show_machine
+        self._answer_lines = lines
 
     def show_totals(self, session: dict[str, float], everything: dict[str, float], currency: str) -> None:
         """Sums from the store (`Database.session_totals`) for the session and for all time."""
