@@ -15,7 +15,8 @@ cpu     A synthetic engine streams a story-like Markdown answer at a model's pac
         the app's CPU seconds per second of streaming, and each thread's share (the per-frame
         cost of rendering, without a model competing for the cores).
 launch  `whirr app` in a pseudo-terminal: time from process start to the first frame (the
-        footer's text appearing in the output), median of 5 runs.
+        footer's text appearing in the output), median of 5 runs; then the same for a bare
+        Textual app (a Static, and a Footer showing the same words), the floor on this machine.
 """
 
 from __future__ import annotations
@@ -274,8 +275,23 @@ async def _lag_sampler(app: object) -> tuple[list[float], object]:
     return lags, timer.stop
 
 
-def bench_launch(runs: int = 5) -> dict[str, float]:
-    """Start `whirr app` in a pseudo-terminal; time until the footer is drawn."""
+BARE_APP = """
+from textual.app import App
+from textual.widgets import Footer, Static
+
+class Bare(App):
+    BINDINGS = [("f1", "bell", "Help"), ("ctrl+o", "bell", "Model"), ("ctrl+q", "quit", "Quit")]
+
+    def compose(self):
+        yield Static("a bare app")
+        yield Footer()
+
+Bare().run()
+"""
+
+
+def bench_launch(runs: int = 5, code: str = "from tui.commands.app import app_command; app_command(None)") -> dict[str, float]:
+    """Start `whirr app` (or other `code`) in a pseudo-terminal; time until the footer is drawn."""
     times = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as home:
@@ -283,7 +299,7 @@ def bench_launch(runs: int = 5) -> dict[str, float]:
             main_fd, child_fd = pty.openpty()
             started = time.perf_counter()
             process = subprocess.Popen(
-                [sys.executable, "-c", "from tui.commands.app import app_command; app_command(None)"],
+                [sys.executable, "-c", code],
                 stdin=child_fd, stdout=child_fd, stderr=child_fd, env=env, cwd=REPO, close_fds=True,
             )
             os.close(child_fd)
@@ -325,6 +341,7 @@ def main(argv: list[str]) -> int:
                 print("cpu 140x40:", _fmt(asyncio.run(bench_cpu())))
             elif name == "launch":
                 print("launch:", _fmt(bench_launch()))
+                print("launch, a bare Textual app for reference:", _fmt(bench_launch(code=BARE_APP)))
             else:
                 print(f"unknown benchmark {name!r}", file=sys.stderr)
                 return 2

@@ -7,20 +7,22 @@ import re
 from pathlib import Path
 
 
+from typing import TYPE_CHECKING
+
 from tui.actions import CHAT_ACTIONS
 from tui.bindings import binding
 from tui.paths import export_folder
 from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
-from tui.screens.help import HelpScreen
-from tui.screens.library import LibraryScreen
-from tui.screens.model_picker import ModelPicker
-from tui.screens.modelfile_editor import ModelfileEditor
-from tui.screens.search import SearchDialog
-from tui.screens.session_dialog import SessionDialog, SessionSettings
 from tui.screens.sessions import SessionsScreen
-from tui.store.records import SearchHit
 from tui.widgets.session_tabs import SessionTabs, tab_id
 from tui.widgets.transcript import Transcript
+
+if TYPE_CHECKING:
+    from tui.screens.session_dialog import SessionSettings
+    from tui.store.records import SearchHit
+
+# The other screens are imported by the action that opens them: the first frame needs none of
+# them (the Modelfile editor and the library alone took a third of the launch time).
 
 
 class ChatScreen(SessionsScreen):
@@ -97,6 +99,8 @@ class ChatScreen(SessionsScreen):
 
     def action_session_settings(self) -> None:
         """Ctrl+E."""
+        from tui.screens.session_dialog import SessionDialog
+
         view = self.view
         if view is None:
             return
@@ -117,6 +121,8 @@ class ChatScreen(SessionsScreen):
 
     def action_pick_model(self) -> None:
         """Ctrl+O."""
+        from tui.screens.model_picker import ModelPicker
+
         view = self.view
         if view is None:
             return
@@ -135,6 +141,8 @@ class ChatScreen(SessionsScreen):
 
     def action_open_library(self) -> None:
         """F3: the model library; Enter there uses the model in this session."""
+        from tui.screens.library import LibraryScreen
+
         view = self.view
         self.app.push_screen(LibraryScreen(self.services, view.session.model if view is not None else ""), self.use_model)
 
@@ -178,10 +186,13 @@ class ChatScreen(SessionsScreen):
 
     def action_modelfile_editor(self) -> None:
         """F4: the Modelfile editor, over the chat."""
+        from tui.screens.modelfile_editor import ModelfileEditor
+
         self.app.push_screen(ModelfileEditor(self.services))
 
     def action_search(self) -> None:
         """Ctrl+F."""
+        from tui.screens.search import SearchDialog
 
         async def done(hit: SearchHit | None) -> None:
             if hit is None:
@@ -254,6 +265,8 @@ class ChatScreen(SessionsScreen):
 
     def action_help(self) -> None:
         """F1 or ?."""
+        from tui.screens.help import HelpScreen
+
         self.app.push_screen(HelpScreen(self.services.config.keys))
 
 

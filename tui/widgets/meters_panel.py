@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,7 +22,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.format import everyday_equivalents, format_co2, format_cost, format_duration, format_joules, format_watts, format_wh, human_size
-from tui.meters import AnswerEnergy, GpuReading, LiveEnergy, Sample
+
+if TYPE_CHECKING:
+    from tui.meters import AnswerEnergy, GpuReading, LiveEnergy, Sample
 
 PANEL_WIDTH = 36
 TEXT_WIDTH = PANEL_WIDTH - 4  # the left border, the padding and room for a scrollbar

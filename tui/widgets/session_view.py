@@ -25,7 +25,6 @@ from tui.chat.pipeline import AnswerPipeline, Outcome, count_context, describe_e
 from tui.chat.session_data import SessionData, history_for, view_start_index, with_persona
 from tui.engine.base import ChatRequest, Stats
 from tui.engine.options import Options
-from tui.meters import Measurement
 from tui.models.fit import DoesNotFit
 from tui.store.records import DatabaseError, Session
 from tui.widgets.message import AnswerMessage, UserMessage
@@ -33,6 +32,7 @@ from tui.widgets.prompt import PromptArea
 from tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
+    from tui.meters import Measurement
     from tui.services import Services
 
 FRAME = 1 / 20  # how often a streaming answer is rendered: plenty for reading
