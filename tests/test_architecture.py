@@ -44,3 +44,10 @@ def test_help_and_list_do_not_import_llama_textual_or_the_server(tmp_path) -> No
     modules = _modules_after(code)
     assert "tui.commands.models" in modules
     assert not {"llama_cpp", "textual", "starlette", "uvicorn"} & modules
+
+
+def test_the_app_and_its_engines_do_not_import_llama() -> None:
+    """Local models answer from runner processes: the app's own process never loads llama.cpp."""
+    modules = _modules_after("import tui.app\nimport tui.engine.manager\nimport tui.commands.ps")
+    assert "tui.engine.runner.client" in modules
+    assert "llama_cpp" not in modules

@@ -87,7 +87,7 @@ def test_config_that_is_not_toml_is_moved_aside_and_defaults_used(whirr_home: Pa
         ("[options]\ntemprature = 0.1", "[options] unknown setting 'temprature' (did you mean 'temperature'?) is ignored"),
         ("meter_panel = 'on'", "unknown setting 'meter_panel' (did you mean 'meters_panel'?) is ignored"),
         ("model_dirs = ['/a', 3]", "model_dirs[1]: expected str, got int"),
-        ("[energy]\nprice_per_kwh = -2", "energy.price_per_kwh: expected float >= 0.0"),
+        ("[energy]\nprice_per_kwh = -2", "energy.price_per_kwh: must be >= 0, got -2.0"),
         ("[keys]\n'session.new' = 5", "keys.session.new: expected str, got int"),
     ],
 )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
@@ -223,6 +224,21 @@ class WhirrApp(App[None]):
         if theme.name != self.config.theme:
             self.config.theme = theme.name
             self.save_settings("the theme choice")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a notice as plain text, whatever the caller says: whirr's notices carry file
+        names, config tables ("[keys]") and Ollama's messages ("invalid int value [many]"),
+        which Textual's markup would swallow as tags."""
+        del markup
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def save_settings(self, what: str) -> None:
         """Write the config after a choice made in the app; a failure is reported, not raised."""

@@ -1,13 +1,14 @@
 """Typed user settings, stored as TOML in whirr's config folder.
 
 Read with tomllib, checked with msgspec (types, `Literal` choices, list and table element
-types, ranges), written with tomli-w. msgspec rather than pydantic because the config is read
-by every command, `whirr list` included: importing msgspec and converting a config takes a few
-milliseconds, pydantic about a hundred (see tests/test_config_validation.py).
+types; ranges by the one rule of tui.engine.options), written with tomli-w. msgspec rather than
+pydantic because the config is read by every command, `whirr list` included: importing msgspec
+and converting a config takes about 10 ms, pydantic about 110 ms with its models built (measured
+for tests/test_one_rule.py); it is imported only when there is a config file.
 
 Nothing the user wrote is dropped silently: an unknown key or a value of the wrong type is
-skipped with a warning naming it (the other settings are kept), and stays in the file when
-whirr saves the config. A file that is not TOML at all is moved aside to
+skipped with a warning naming it (the other settings are kept); an unknown key stays in the
+file when whirr saves the config. A file that is not TOML at all is moved aside to
 `config.toml.bad-<time>` and the defaults are used, with a one-line warning.
 """
 
@@ -17,9 +18,7 @@ import difflib
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
-from typing import Annotated, Any, Literal, get_args, get_type_hints
-
-import msgspec
+from typing import Any, Literal, get_args, get_type_hints
 
 from tui.engine.keepalive import DEFAULT_KEEP_ALIVE, parse_keep_alive
 from tui.engine.options import Options, ParameterError, check_option, option_note
@@ -31,17 +30,16 @@ STARTER_MODEL = "smollm2:135m"
 MetersPanel = Literal["auto", "on", "off"]
 """auto: the meters panel shows when the terminal is at least 120 columns wide."""
 METERS_PANEL_CHOICES: tuple[str, ...] = get_args(MetersPanel)
-NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 
 
 @dataclass
 class EnergySettings:
     """Factors that turn energy into CO2 and money."""
 
-    co2_g_per_kwh: NonNegative = 475.0
-    price_per_kwh: NonNegative = 0.30
+    co2_g_per_kwh: float = 475.0
+    price_per_kwh: float = 0.30
     currency: str = "EUR"
-    cpu_tdp_watts: NonNegative = 0.0  # 0: estimate 4 W per thread
+    cpu_tdp_watts: float = 0.0  # 0: estimate 4 W per thread
 
 
 @dataclass
@@ -73,7 +71,10 @@ _PATH_PART = re.compile(r"\.([A-Za-z0-9_-]+)|\[(\d+)\]")
 
 def config_from_dict(data: dict[str, Any]) -> tuple[Config, list[str]]:
     """Build a Config from parsed TOML; returns it and a warning for each key that was skipped
-    (unknown, mistyped or out of range), naming the key and what it must be."""
+    (unknown, mistyped or out of range), naming the key and what it must be, and a "note: " for
+    a value whirr rounds."""
+    import msgspec  # only when there is a config file to check
+
     data = {key: (dict(value) if isinstance(value, dict) else value) for key, value in data.items()}
     problems = _drop_unknown(data)
     while True:
@@ -89,6 +90,10 @@ def config_from_dict(data: dict[str, Any]) -> tuple[Config, list[str]]:
                 continue
             problems.append(f"{shown}: {message}; using the default")
             _remove(data, shown)
+    for name in list(data.get("energy", {})):
+        if isinstance(getattr(config.energy, name), float) and getattr(config.energy, name) < 0:
+            problems.append(f"energy.{name}: must be >= 0, got {getattr(config.energy, name)}; using the default")
+            setattr(config.energy, name, getattr(EnergySettings(), name))
     for name in list(data.get("options", {})):
         value = getattr(config.options, name)
         try:
@@ -99,7 +104,7 @@ def config_from_dict(data: dict[str, Any]) -> tuple[Config, list[str]]:
             continue
         note = option_note(name, value)
         if note:
-            problems.append(f"options.{name}: {note}")
+            problems.append(f"note: options.{name}: {note}")
     try:
         parse_keep_alive(config.keep_alive)
     except ValueError as error:
@@ -131,6 +136,8 @@ def _drop_unknown(data: dict[str, Any]) -> list[str]:
 
 def _drop_bad_entries(data: dict[str, Any], table: str) -> list[str]:
     """Check each entry of a free-form table ([keys], [servers]) alone; drop and name the bad ones."""
+    import msgspec
+
     entry_type = get_args(get_type_hints(Config)[table])[1]
     problems = []
     for key, value in list(data[table].items()):
@@ -178,7 +185,10 @@ def load_config(paths: Paths) -> tuple[Config, list[str]]:
             return Config(), [f"warning: {path} is not valid TOML ({error}); using defaults"]
         return Config(), [f"warning: {path} is not valid TOML ({error}); moved to {aside.name}, using defaults"]
     config, problems = config_from_dict(data)
-    return config, [f"warning: {path.name}: {problem}" for problem in problems]
+    return config, [
+        f"note: {path.name}: {problem.removeprefix('note: ')}" if problem.startswith("note: ") else f"warning: {path.name}: {problem}"
+        for problem in problems
+    ]
 
 
 def save_config(config: Config, paths: Paths) -> None:

@@ -113,18 +113,31 @@ def human_duration(seconds: float) -> str:
     return f"{minutes}m{secs}s" if minutes else f"{secs}s"
 
 
-def human_age(timestamp: float, now: float | None = None) -> str:
-    """How long ago, as Ollama prints it: 'About a minute ago', '3 days ago'."""
-    seconds = max(0.0, (now if now is not None else time.time()) - timestamp)
-    if seconds < 60:
-        return "Less than a minute ago"
-    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("week", 604_800), ("day", 86_400), ("hour", 3_600), ("minute", 60)):
+_UNITS = (("year", 31_536_000), ("month", 2_592_000), ("week", 604_800), ("day", 86_400), ("hour", 3_600), ("minute", 60))
+
+
+def _relative(seconds: float, units: tuple[tuple[str, int], ...], suffix: str) -> str:
+    """A span in the largest unit that fits, as Ollama words it: 'About an hour ago'."""
+    for unit, size in units:
         count = int(seconds // size)
         if count == 1:
-            return f"About {'an' if unit == 'hour' else 'a'} {unit} ago"
+            return f"About {'an' if unit == 'hour' else 'a'} {unit} {suffix}"
         if count > 1:
-            return f"{count} {unit}s ago"
-    return "Less than a minute ago"
+            return f"{count} {unit}s {suffix}"
+    return f"Less than a minute {suffix}"
+
+
+def human_age(timestamp: float, now: float | None = None) -> str:
+    """How long ago, as Ollama prints it: 'About a minute ago', '3 days ago'."""
+    return _relative(max(0.0, (now if now is not None else time.time()) - timestamp), _UNITS, "ago")
+
+
+def human_until(until: float | None, now: float | None = None) -> str:
+    """When a model unloads, as `ollama ps` prints it: '4 minutes from now', 'Forever'."""
+    if until is None:
+        return "Forever"
+    seconds = until - (now if now is not None else time.time())
+    return "Stopping..." if seconds < 1 else _relative(seconds, _UNITS[3:], "from now")
 
 
 def ollama_duration(seconds: float) -> str:

@@ -26,7 +26,7 @@ def test_ps_lists_the_model_an_interactive_chat_holds(run_whirr, terminal, greed
     chat = terminal("run", "smollm2:135m", *greedy, "--num-predict", "4", "--keepalive", "10m")
     chat.expect(">>> ")
     chat.send("Hi")
-    chat.expect(">>> ")
+    assert "loading model 100%" in chat.expect(">>> ")  # the load's progress, on the terminal
     table = run_whirr("ps").stdout.splitlines()
     assert len(table) == 2, table
     row = table[1]

@@ -216,3 +216,25 @@ def test_unload_ends_the_runner(runner: RunnerEngine) -> None:
 def test_the_pipe_carries_20000_tokens_a_second(runner: RunnerEngine) -> None:
     rates = [runner.pipe_rate(20_000) for _ in range(3)]
     assert max(rates) >= 20_000, rates
+
+
+async def test_a_runner_that_ignores_a_cancel_is_killed_and_replaced(runner: RunnerEngine) -> None:
+    await asyncio.to_thread(runner.load, LONG)
+    pid = runner.pid
+    assert pid is not None
+    request = ChatRequest([ChatMessage("user", "Tell me a very long story.")], LONG, ignore_eos=True)
+    cancelled_at = []
+
+    def freeze_then_cancel(event, stream) -> None:
+        if isinstance(event, TokenEvent) and not cancelled_at:
+            os.kill(pid, signal.SIGSTOP)  # a runner stuck in llama.cpp: it cannot hear the cancel
+            cancelled_at.append(time.monotonic())
+            stream.cancel()
+
+    events, done = await collect(runner, request, on_event=freeze_then_cancel)
+    waited = time.monotonic() - cancelled_at[0]
+    assert done.stats.finish_reason == "cancelled"
+    assert done.text == "".join(e.text for e in events if isinstance(e, TokenEvent)) and done.text
+    assert 2.0 <= waited < 3.5 and gone_within(pid, 1.0)
+    _, again = await collect(runner, ChatRequest(QUESTION, GREEDY))
+    assert again.stats.finish_reason == "length" and runner.pid not in (None, pid)

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import whirr
+from tests.helpers import WHIRR, whirr
 from tests.ollamaserver import ANSWER, StandIn
 
 
@@ -77,6 +79,18 @@ def test_run_answers_with_the_servers_statistics(configured: StandIn) -> None:
     assert "energy:               remote: not measured" in result.stderr
     chat = [r for r in configured.requests if r["path"] == "/api/chat"][-1]
     assert chat["options"]["temperature"] == 0.0 and chat["messages"][-1] == {"role": "user", "content": "Say hello."}
+
+
+def test_ctrl_c_while_the_server_is_silent_stops_at_once(configured: StandIn) -> None:
+    process = subprocess.Popen([*WHIRR, "run", "gpu/slow", "Hello?"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert configured.slow_started.wait(30)  # the request reached the server, which says nothing
+    stopped_at = time.perf_counter()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert time.perf_counter() - stopped_at < 2.0
+    assert process.returncode == 130 and "Traceback" not in stderr
+    configured.release.set()
+    assert configured.disconnected.wait(10)  # the connection was closed, not left hanging
 
 
 def test_run_a_missing_remote_model_says_not_found(configured: StandIn) -> None:

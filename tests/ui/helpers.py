@@ -10,6 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 from textual import events
+from textual.app import App
+from textual.command import CommandList
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
@@ -43,6 +45,16 @@ def active_view(app: WhirrApp) -> SessionView:
     view = chat_screen(app).view
     assert view is not None
     return view
+
+
+async def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    """Wait on the app's loop until `condition()` holds; fail after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"waited {timeout} s in vain for {what or 'the condition'}")
+        await asyncio.sleep(0.01)
 
 
 async def settle(pilot: Pilot, timeout: float = 10.0) -> None:
@@ -80,10 +92,7 @@ async def open_model_picker(pilot: Pilot) -> OptionList:
     picker = pilot.app.screen
     assert isinstance(picker, ModelPicker)
     options = picker.query_one(OptionList)
-    for _ in range(100):
-        if options.option_count:
-            break
-        await pilot.pause(0.05)
+    await wait_until(lambda: options.option_count, what="the picker's models")
     return options
 
 
@@ -107,10 +116,11 @@ async def open_library(pilot: Pilot) -> LibraryScreen:
 async def listed(pilot: Pilot, screen: LibraryScreen) -> None:
     """Wait until the screen's listing worker has finished and the table shows its rows."""
     table = screen.query_one(ModelTable)
-    for _ in range(200):
-        await pilot.pause(0.02)
-        if not table.loading and not any(w.is_running for w in pilot.app.workers if w.group.startswith("library")):
-            break
+    await pilot.pause()
+    await wait_until(
+        lambda: not table.loading and not any(w.is_running for w in pilot.app.workers if w.group.startswith("library")),
+        what="the library's listing",
+    )
     await pilot.pause()
 
 
@@ -132,6 +142,11 @@ def broken_file(folder: Path) -> Path:
     path = folder / "broken.gguf"
     path.write_bytes(b"not a model at all")
     return path
+
+
+def palette_results(app: App) -> int:
+    """How many commands the open command palette lists for what was typed."""
+    return sum(lists.option_count for lists in app.screen.query(CommandList))
 
 
 async def ready(pilot: Pilot) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.helpers import AppFactory, active_view, chat_screen, open_model_picker, screen_text, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, open_model_picker, palette_results, screen_text, send, settle, wait_until
 from tui.app import WhirrApp
 from tui.config import Config, load_config, save_config
 from tui.paths import resolve_paths
@@ -81,7 +81,7 @@ async def test_a_palette_command_runs_its_action(make_app: AppFactory) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"New session")
-        await pilot.pause(0.3)
+        await wait_until(lambda: palette_results(app), what="the palette's matches")
         await pilot.press("enter")
         await settle(pilot)
         assert len(chat_screen(app).query_one(SessionTabs).session_ids()) == 2
@@ -261,9 +261,14 @@ async def test_help_at_60x20_keeps_room_for_descriptions_and_the_whole_hint(make
 async def test_an_invalid_key_string_is_refused_with_a_warning(whirr_home: Path, make_app: AppFactory) -> None:
     save_config(Config(keys={"session.new": "ctl+t", "session.rename": "ctrl+g"}), resolve_paths())
     app = make_app()
-    async with app.run_test(notifications=True) as pilot:
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
         await pilot.pause()
         assert any('"session.new" ignored' in m and "unknown modifier 'ctl'" in m for m in notices(app)), notices(app)
+        assert '[keys] "session.new"' in screen_text(app)  # notices are plain text, not markup
         await pilot.press("ctrl+n")  # the default stays
         await pilot.pause()
         assert len(chat_screen(app).query_one(SessionTabs).session_ids()) == 2
+        await pilot.press("f1")
+        await pilot.pause()
+        help_text = screen_text(app)
+        assert "Ctl+T" not in help_text and "Ctrl+N" in help_text and "Ctrl+G" in help_text

@@ -6,10 +6,9 @@ import asyncio
 
 from textual.widgets import Collapsible
 
-from tests.ui.helpers import AppFactory, active_view, chat_screen, press_now, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, press_now, send, settle, wait_until
 from tui.widgets.message import AnswerMessage, UserMessage
 from tui.widgets.prompt import PromptArea
-from tui.widgets.session_view import SessionView
 from tui.widgets.status_line import StatusLine
 from tui.widgets.transcript import Transcript
 
@@ -70,8 +69,8 @@ async def test_escape_stops_the_answer_and_keeps_what_was_written(make_app: AppF
     async with app.run_test() as pilot:
         await press_now(pilot, *"go", "enter")
         view = active_view(app)
-        while not (answer := view.query_one(Transcript).last(AnswerMessage)) or not answer.text:
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: (answer := view.query_one(Transcript).last(AnswerMessage)) and answer.text,
+                         what="the answer's first words")
         await press_now(pilot, "escape")
         await settle(pilot)
         answer = stored(app)[-1]
@@ -172,23 +171,18 @@ async def test_a_thinking_section_is_shown_collapsed(make_app: AppFactory) -> No
 async def test_a_second_session_on_the_same_model_waits_and_says_so(make_app: AppFactory) -> None:
     app = make_app(reply="word " * 400, rate=400)
     async with app.run_test() as pilot:
-        await press_now(pilot, *"one", "enter", "ctrl+n")
-        await asyncio.sleep(0.1)
-        await press_now(pilot, *"two", "enter")
-        await asyncio.sleep(0.1)
+        await press_now(pilot, *"one", "enter")
+        first = active_view(app)
+        await wait_until(lambda: first.streaming, what="the first answer")
+        await press_now(pilot, "ctrl+n")
+        await wait_until(lambda: active_view(app) is not first, what="the second session")
         second = active_view(app)
-        first = next(v for v in chat_screen(app).query(SessionView) if v is not second)
-        assert second is not first
-        for _ in range(300):  # its answer is mounted once the history and persona are read (threads)
-            if second.query(AnswerMessage):
-                break
-            await asyncio.sleep(0.01)
+        await press_now(pilot, *"two", "enter")
+        # Its answer is mounted once the history and persona are read (threads).
+        await wait_until(lambda: second.query(AnswerMessage) and second.query_one(AnswerMessage).query(".answer-meta"),
+                         what="the second answer")
         meta = second.query_one(AnswerMessage).query_one(".answer-meta")
-        for _ in range(100):
-            if "waiting" in str(meta.render()):
-                break
-            await asyncio.sleep(0.01)
-        assert "waiting" in str(meta.render())
+        await wait_until(lambda: "waiting" in str(meta.render()), what="the second answer to say it waits")
         await settle(pilot, timeout=20)
         assert stored(app, second)[-1].state == "done"
         assert stored(app, first)[-1].state == "done"
@@ -211,15 +205,15 @@ async def test_the_view_follows_the_answer_only_while_at_the_bottom(make_app: Ap
         await press_now(pilot, *"go", "enter")
         view = active_view(app)
         transcript = view.query_one(Transcript)
-        while transcript.max_scroll_y < 30:
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: transcript.max_scroll_y >= 30, what="a long answer")
         transcript.focus()
-        while app.focused is not transcript:
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: app.focused is transcript, what="the transcript's focus")
         await press_now(pilot, "pageup")
         held = await scroll_settled(transcript)
         assert held < transcript.max_scroll_y
-        await asyncio.sleep(0.3)
+        answer = transcript.last(AnswerMessage)
+        written = len(answer.text)
+        await wait_until(lambda: len(answer.text) > written + 200 or not view.streaming, what="more of the answer")
         assert transcript.scroll_y == held  # reading up is never fought
         await settle(pilot)
         # Never pulled down; the finished answer may lay out a little shorter, which can only

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Label
 
-from tests.ui.conftest import send, settle
+from tests.ui.helpers import send, settle
 from tui.app import WhirrApp
 from tui.engine.synthetic import SyntheticEngines
 from tui.widgets.message import AnswerMessage

@@ -10,7 +10,7 @@ from rich.console import Console
 from textual.widgets import Label, Static
 from textual.widgets.data_table import ColumnKey
 
-from tests.ui.helpers import AppFactory, active_view, broken_file, highlight, listed, names, open_library, screen_text, settle
+from tests.ui.helpers import AppFactory, active_view, broken_file, highlight, listed, names, open_library, palette_results, screen_text, settle, wait_until
 from tui.modelfile import parse
 from tui.models.library import Library
 from tui.models.personas import PersonaStore
@@ -256,7 +256,7 @@ async def test_the_palette_opens_the_library(make_app: AppFactory) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Model library")
-        await pilot.pause(0.3)
+        await wait_until(lambda: palette_results(app), what="the palette's matches")
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, LibraryScreen)

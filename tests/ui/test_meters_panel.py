@@ -7,7 +7,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from tests.ui.helpers import AppFactory, active_view, chat_screen, screen_text, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, screen_text, send, settle, wait_until
 from tui.app import WhirrApp
 from tui.config import load_config
 from tui.engine.base import Stats
@@ -150,11 +150,8 @@ async def test_an_answer_stores_its_cost_and_the_panel_shows_it(make_app: AppFac
         assert "estimated: TDP model" in energy.method or "measured" in energy.method
         totals = app.db.session_totals(view.session.id)
         assert totals["answers"] == 1 and totals["energy_j"] == stats["energy_j"]
-        for _ in range(50):
-            if "session · 1 answer" in screen_text(app):
-                break
-            await pilot.pause(0.05)
-        assert "last answer" in screen_text(app) and "session · 1 answer" in screen_text(app)
+        await _wait_for(pilot, "session · 1 answer")
+        assert "last answer" in screen_text(app)
 
 
 async def test_switching_sessions_shows_each_ones_last_answer(make_app: AppFactory) -> None:
@@ -169,11 +166,7 @@ async def test_switching_sessions_shows_each_ones_last_answer(make_app: AppFacto
 
 
 async def _wait_for(pilot: Pilot, text: str) -> None:
-    for _ in range(100):
-        await pilot.pause(0.02)
-        if text in screen_text(pilot.app):  # type: ignore[arg-type]
-            return
-    raise AssertionError(f"{text!r} never showed:\n{screen_text(pilot.app)}")  # type: ignore[arg-type]
+    await wait_until(lambda: text in screen_text(pilot.app), what=f"{text!r} on the screen")  # type: ignore[arg-type]
 
 
 def test_a_damaged_energy_record_is_no_answer_cost(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ never losing unsaved edits."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Label, OptionList
 
 from tests.disk import Disk, disk_home  # noqa: F401  (a fixture)
-from tests.ui.helpers import AppFactory, active_view, chat_screen, press_now, screen_text, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, press_now, screen_text, send, settle, wait_until
 from tui.app import WhirrApp
 from tui.config import Config, save_config
 from tui.engine.base import ChatMessage
@@ -54,17 +53,11 @@ async def replace_text(pilot: Pilot, editor: ModelfileEditor, text: str) -> None
 
 async def choose(pilot: Pilot, title: str, index: int) -> None:
     """Pick entry `index` of the choice dialog now shown."""
-    for _ in range(100):
-        if isinstance(pilot.app.screen, ChoiceDialog):
-            break
-        await pilot.pause(0.05)
+    await wait_until(lambda: isinstance(pilot.app.screen, ChoiceDialog), what="the choice dialog")
     dialog = pilot.app.screen
     assert isinstance(dialog, ChoiceDialog) and dialog.query_one("#dialog").border_title == title
     options = dialog.query_one(OptionList)
-    for _ in range(100):
-        if options.option_count:
-            break
-        await pilot.pause(0.05)
+    await wait_until(lambda: options.option_count, what="the choices")
     options.highlighted = index
     await pilot.press("enter")
     await pilot.pause()
@@ -72,11 +65,7 @@ async def choose(pilot: Pilot, title: str, index: int) -> None:
 
 async def answer_name(pilot: Pilot, name: str) -> None:
     """Type a name into the text dialog now shown and press Enter."""
-    for _ in range(100):
-        if isinstance(pilot.app.screen, TextDialog):
-            break
-        await pilot.pause(0.05)
-    assert isinstance(pilot.app.screen, TextDialog)
+    await wait_until(lambda: isinstance(pilot.app.screen, TextDialog), what="the name dialog")
     pilot.app.screen.query_one(Input).value = name
     await pilot.press("enter")
     await pilot.pause()
@@ -88,11 +77,8 @@ def notices(app: WhirrApp) -> list[str]:
 
 
 async def wait_for(pilot: Pilot, condition, timeout: float = 10.0) -> None:  # noqa: ANN001
-    """Pause until `condition()` holds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await pilot.pause(0.05)
+    """Wait until `condition()` holds (the app's loop runs meanwhile)."""
+    await wait_until(condition, timeout)
 
 
 async def test_f4_opens_a_new_modelfile_from_the_default_model(make_app: AppFactory) -> None:

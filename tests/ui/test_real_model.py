@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.helpers import active_view, chat_screen, screen_text, send, settle
+from tests.ui.helpers import active_view, chat_screen, screen_text, send, settle, wait_until
 from tui.app import WhirrApp
 from tui.config import Config, save_config
 from tui.engine.options import Options
@@ -45,11 +45,7 @@ async def test_a_chat_with_the_starter_model(whirr_home: Path, starter_path: Pat
         assert energy.cpu_s > 0 and energy.whirr_j > 0 and energy.co2_g > 0
         assert stored[-1].stats["energy_j"] == energy.whirr_j
         assert app.db.session_totals(view.session.id)["energy_j"] == energy.whirr_j
-        for _ in range(50):
-            if format_joules(energy.whirr_j) in screen_text(app):
-                break
-            await pilot.pause(0.05)
-        assert f"{format_joules(energy.whirr_j)} · " in screen_text(app)
+        await wait_until(lambda: f"{format_joules(energy.whirr_j)} · " in screen_text(app), what="the answer's energy")
 
 
 @pytest.mark.model

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Input, OptionList
 
-from tests.ui.helpers import AppFactory, active_view, chat_screen, send, settle
+from tests.ui.helpers import AppFactory, active_view, chat_screen, send, settle, wait_until
 from tui.config import Config, save_config
 from tui.engine.options import Options
 from tui.paths import resolve_paths
@@ -62,13 +62,13 @@ async def test_ctrl_w_closes_and_ctrl_z_brings_the_tab_back(make_app: AppFactory
 
 
 async def test_ctrl_z_after_the_undo_time_does_nothing(make_app: AppFactory, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr("tui.screens.sessions.UNDO_SECONDS", 0.05)
+    monkeypatch.setattr("tui.screens.chat.UNDO_SECONDS", 0.05)
     app = make_app()
     async with app.run_test() as pilot:
         await send(pilot, "keep me")
         await pilot.press("ctrl+n")
         await pilot.press("alt+1", "ctrl+w")
-        await pilot.pause(0.2)
+        await wait_until(lambda: chat_screen(app).closed is None, what="the undo time to pass")
         await pilot.press("ctrl+z")
         await pilot.pause()
         assert tab_titles(app) == ["New chat"]
@@ -169,7 +169,7 @@ def test_parse_settings_uses_the_modelfile_rules() -> None:
     assert settings.options.min_p == 0.05
     assert settings.options.stop == ("###", "</s>")
     _, errors = parse_settings("", {"seed": "1.5", "num_ctx": "0"}, "", Options())
-    assert errors == {"seed": "invalid int value [1.5]", "num_ctx": "num_ctx must be at least 1"}
+    assert errors == {"seed": "invalid int value [1.5]", "num_ctx": "num_ctx must be >= 1, got 0"}
 
 
 async def test_archive_asks_first_and_the_session_can_be_reopened(make_app: AppFactory) -> None:
@@ -240,7 +240,7 @@ async def test_search_jumps_to_the_message_in_its_session(make_app: AppFactory) 
         await pilot.press("ctrl+f")
         await pilot.pause()
         await pilot.press(*"zebra")
-        await pilot.pause(0.3)
+        await wait_until(lambda: app.screen.query_one(OptionList).option_count, what="the search's hits")
         await pilot.press("enter", "enter")
         await settle(pilot)
         view = active_view(app)

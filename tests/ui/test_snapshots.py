@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from textual.pilot import Pilot
+from textual.widgets import OptionList
 
-from tests.ui.helpers import AppFactory, chat_screen, ready
+from tests.ui.helpers import AppFactory, chat_screen, ready, wait_until
 from tui.app import WhirrApp
 from tui.engine.base import Stats
 from tui.engine.options import Options
@@ -112,8 +113,9 @@ def test_model_picker(make_app: AppFactory, snap_compare) -> None:  # noqa: ANN0
     async def picker(pilot: Pilot) -> None:
         await ready(pilot)
         app = pilot.app
-        app.push_screen(ModelPicker(app.library, "smollm2:135m", 4096, available_memory=8 * 1024**3))  # type: ignore[attr-defined]
-        await pilot.pause(0.5)
+        picker = ModelPicker(app.library, "smollm2:135m", 4096, available_memory=8 * 1024**3)  # type: ignore[attr-defined]
+        app.push_screen(picker)
+        await wait_until(lambda: picker.is_mounted and picker.query_one(OptionList).option_count, what="the picker's models")
         await ready(pilot)
 
     assert snap_compare(make_app(), terminal_size=(100, 24), run_before=picker)
@@ -124,7 +126,8 @@ def test_search_dialog_with_results(make_app: AppFactory, snap_compare) -> None:
 
     async def search(pilot: Pilot) -> None:
         await pressing("ctrl+f", *"sorted")(pilot)
-        await pilot.pause(0.4)
+        await wait_until(lambda: pilot.app.screen.query_one(OptionList).option_count, what="the search's hits")
+        await ready(pilot)
 
     assert snap_compare(app, terminal_size=(100, 24), run_before=search)
 

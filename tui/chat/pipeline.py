@@ -47,8 +47,9 @@ class LocalEngine(Protocol):
         """True once the model is in memory."""
         ...
 
-    def load(self, options: Options) -> float:
-        """Load the model (blocking); returns the seconds it took."""
+    def load(self, options: Options, on_progress: Callable[[int], None] | None = None) -> float:
+        """Load the model (blocking); returns the seconds it took. `on_progress(percent)` hears
+        how far it got (from the loading thread), when the engine can tell."""
         ...
 
     def count_tokens(self, messages: Sequence[ChatMessage], options: Options) -> int:
@@ -69,12 +70,16 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-async def load_model(engine_for: Callable[[], LocalEngine], options: Options, on_loading: Callable[[], None]) -> LocalEngine:
-    """Find the engine and load its model unless it is loaded (`on_loading` is called first)."""
+async def load_model(
+    engine_for: Callable[[], LocalEngine], options: Options, on_loading: Callable[[int | None], None]
+) -> LocalEngine:
+    """Find the engine and load its model unless it is loaded: `on_loading(None)` first, then
+    `on_loading(percent)` as the load goes on (on the event loop)."""
     engine = await asyncio.to_thread(engine_for)
     if not engine.loaded:
-        on_loading()
-        await asyncio.to_thread(engine.load, options)
+        on_loading(None)
+        loop = asyncio.get_running_loop()
+        await asyncio.to_thread(engine.load, options, lambda percent: loop.call_soon_threadsafe(on_loading, percent))
     return engine
 
 
@@ -210,7 +215,8 @@ class AnswerPipeline:
                     self._save(self.text)
             elif isinstance(event, StatusEvent):
                 if self._on_status is not None:
-                    self._on_status(event.state, event.detail)
+                    percent = f"{event.percent}%" if event.percent is not None else ""
+                    self._on_status(event.state, event.detail or percent)
             elif isinstance(event, DoneEvent):
                 return event
         raise EngineError("the engine stopped without finishing the answer")

@@ -1,6 +1,6 @@
 """The in-process engine: llama.cpp through llama-cpp-python, driven token by token.
 
-What it does differently from `create_chat_completion(stream=True)` (see DESIGN.md): it renders
+What it does differently from `create_chat_completion(stream=True)`: it renders
 the GGUF's chat template once with llama-cpp-python's Jinja2ChatFormatter, tokenizes once,
 evaluates only the part of the prompt the KV cache does not already hold, then drives
 `Llama.generate()` and turns each token's bytes into text incrementally (TextAssembler), so

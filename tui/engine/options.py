@@ -1,7 +1,7 @@
 """Generation options with Ollama's names, types, defaults and meaning.
 
 One table serves the CLI flags, Modelfile PARAMETER lines and the session dialog, so a
-setting means the same thing everywhere (see shared/reference/modelfile.md).
+setting means the same thing everywhere.
 """
 
 from __future__ import annotations

@@ -66,8 +66,8 @@ class SyntheticEngine:
         """True once `load()` ran or an answer was given."""
         return self._loaded
 
-    def load(self, options: Options) -> float:
-        """Nothing to load; returns the seconds spent (0)."""
+    def load(self, options: Options, on_progress: Callable[[int], None] | None = None) -> float:
+        """Nothing to load (no progress to report); returns the seconds spent (0)."""
         self._loaded = True
         return 0.0
 

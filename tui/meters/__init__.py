@@ -6,7 +6,7 @@
     measurement = meter.start(); ...; answer = measurement.finish(tokens)
 
 Every energy figure carries its method ("measured: RAPL", "measured: NVML",
-"estimated: TDP model (...)"); see reference/energy.md for the models.
+"estimated: TDP model (...)"); the estimates are in `estimate.py`.
 """
 
 import importlib

@@ -24,10 +24,27 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Sample], None]
 
 
-class Sampler:
-    """Samples the machine at `hz` (2-4 is plenty) in a daemon thread; start() and stop() it."""
+def _wait(stop: threading.Event, seconds: float) -> bool:
+    """Sleep until `stop` is set or `seconds` pass; True when stopped."""
+    return stop.wait(seconds)
 
-    def __init__(self, probe: Probe | None = None, hz: float = 4.0, history: int = 240) -> None:
+
+class Sampler:
+    """Samples the machine at `hz` (2-4 is plenty) in a daemon thread; start() and stop() it.
+
+    `clock` (seconds, monotonic) and `wait(stop_event, seconds)` (True once stopped) time the
+    schedule; a test passes its own to step through it without waiting on the wall clock.
+    """
+
+    def __init__(
+        self,
+        probe: Probe | None = None,
+        hz: float = 4.0,
+        history: int = 240,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[threading.Event, float], bool] = _wait,
+    ) -> None:
         if not 0 < hz <= 50:
             raise ValueError(f"sampling rate must be in (0, 50] Hz, got {hz}")
         if history < 1:
@@ -39,6 +56,8 @@ class Sampler:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._clock = clock
+        self._wait = wait
 
     @property
     def running(self) -> bool:
@@ -109,15 +128,15 @@ class Sampler:
 
     def _run(self) -> None:
         previous = self.latest
-        deadline = time.monotonic()
+        deadline = self._clock()
         while True:
             sample = self.probe.read(previous, tuple(psutil.cpu_percent(percpu=True, interval=None)))
             self.record(sample)
             previous = sample
             # Fixed-rate schedule; after a stall (suspend, heavy load) restart it instead of bursting.
             deadline += self.period
-            now = time.monotonic()
+            now = self._clock()
             if deadline < now:
                 deadline = now + self.period
-            if self._stop.wait(deadline - now):
+            if self._wait(self._stop, deadline - now):
                 return

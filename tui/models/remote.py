@@ -48,7 +48,8 @@ def get_json(server: Server, path: str, timeout: float) -> Any:
     """GET `path` from the server and parse its JSON; RuntimeError with one line when it fails."""
     request = urllib.request.Request(server.url + path, headers=server.headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=server.ssl_context()) as response:
+        context = server.ssl_context() if server.url.startswith("https:") else None
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             body = response.read()
     except urllib.error.HTTPError as error:
         body = error.read().decode("utf-8", "replace")
@@ -70,9 +71,10 @@ def _iso_time(text: Any) -> float:
         return 0.0
 
 
-def fetch_models(server: Server, timeout: float = LIST_TIMEOUT) -> list[ModelEntry]:
-    """The models `server` holds now (only those its `models` setting names); RuntimeError if it
-    cannot be asked."""
+def fetch_models(server: Server, timeout: float = LIST_TIMEOUT, every: bool = False) -> list[ModelEntry]:
+    """The models `server` holds now (only those its `models` setting names, unless `every`);
+    RuntimeError if it cannot be asked."""
+    shows = (lambda _model: True) if every else server.shows
     entries = []
     if server.kind == "ollama":
         data = get_json(server, "/api/tags", timeout)
@@ -80,7 +82,7 @@ def fetch_models(server: Server, timeout: float = LIST_TIMEOUT) -> list[ModelEnt
         if not isinstance(models, list):
             raise RuntimeError(f"{server.url}/api/tags is not an Ollama model list")
         for model in models:
-            if not isinstance(model, dict) or not isinstance(model.get("name"), str) or not server.shows(model["name"]):
+            if not isinstance(model, dict) or not isinstance(model.get("name"), str) or not shows(model["name"]):
                 continue
             details = model.get("details") if isinstance(model.get("details"), dict) else {}
             described = " ".join(str(details[k]) for k in ("family", "parameter_size", "quantization_level") if details.get(k))
@@ -93,7 +95,7 @@ def fetch_models(server: Server, timeout: float = LIST_TIMEOUT) -> list[ModelEnt
         if not isinstance(models, list):
             raise RuntimeError(f"{server.url}/models is not an OpenAI model list")
         for model in models:
-            if isinstance(model, dict) and isinstance(model.get("id"), str) and server.shows(model["id"]):
+            if isinstance(model, dict) and isinstance(model.get("id"), str) and shows(model["id"]):
                 created = model.get("created")
                 entries.append(remote_entry(server, model["id"], 0, float(created) if isinstance(created, (int, float)) else 0.0,
                                             details=str(model.get("owned_by") or "")))

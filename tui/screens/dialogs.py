@@ -79,7 +79,7 @@ class ConfirmDialog(Dialog[bool]):
         self.dismiss(answer)
 
     def action_cancel(self) -> None:
-        """Escape means no."""
+        """Cancelling means no."""
         self.dismiss(False)
 
 

@@ -10,7 +10,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
 from tui.actions import Action, APP_ACTIONS, CHAT_ACTIONS, DIALOG_ACTIONS, EDITOR_ACTIONS, HUB_ACTIONS, LIBRARY_ACTIONS, MOVE_KEYS, PROMPT_ACTIONS
-from tui.bindings import bindings
+from tui.bindings import bindings, key_problem
 from tui.screens.dialogs import Dialog
 
 
@@ -73,8 +73,9 @@ class HelpScreen(Dialog[None]):
     BINDINGS = bindings("help.close")
 
     def __init__(self, keymap: dict[str, str]) -> None:
+        """`keymap`: the user's [keys]; a key string the app refused is not shown as in use."""
         super().__init__()
-        self._keymap = keymap
+        self._keymap = {binding_id: keys for binding_id, keys in keymap.items() if not key_problem(keys)}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as box:

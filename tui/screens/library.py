@@ -182,7 +182,7 @@ class LibraryScreen(Screen[str | None]):
         self.query_one("#filter", Input).focus()
 
     def action_back(self) -> None:
-        """Escape: clear the filter first, then leave."""
+        """Clear the filter first, then leave."""
         field = self.query_one("#filter", Input)
         if field.value:
             field.value = ""
@@ -191,7 +191,7 @@ class LibraryScreen(Screen[str | None]):
             self.dismiss(None)
 
     def action_close(self) -> None:
-        """F3 again: back to the chat."""
+        """Back to the chat."""
         self.dismiss(None)
 
     # -- actions on the highlighted row ------------------------------------------------------
@@ -203,7 +203,7 @@ class LibraryScreen(Screen[str | None]):
         return True
 
     def action_use(self) -> None:
-        """Enter: use the model in the current chat session."""
+        """Use the model in the current chat session."""
         row = self.highlighted
         if row is None:
             return
@@ -213,7 +213,7 @@ class LibraryScreen(Screen[str | None]):
         self.dismiss(row.name)
 
     def action_set_default(self) -> None:
-        """d: new sessions use this model."""
+        """Make the model the default: new sessions use it."""
         row = self.highlighted
         if row is None:
             return
@@ -223,7 +223,7 @@ class LibraryScreen(Screen[str | None]):
         self.notify(f"New sessions now use {row.name}.")
 
     def action_copy(self) -> None:
-        """c: another name for the model (a persona is saved again under the new name)."""
+        """Give the model another name (a persona is saved again under the new name)."""
         row = self.highlighted
         if row is None:
             return
@@ -251,7 +251,7 @@ class LibraryScreen(Screen[str | None]):
         self.app.push_screen(TextDialog(f"Copy {row.name}", "New name", f"{base}-copy:latest", check), done)
 
     def action_remove(self) -> None:
-        """Delete or x: delete what whirr owns, forget what it imported, after a confirmation."""
+        """Delete what whirr owns, forget what it imported, after a confirmation."""
         row = self.highlighted
         if row is None:
             return
@@ -309,7 +309,7 @@ class LibraryScreen(Screen[str | None]):
         self.run_worker(job, name=failure, thread=True, group=CHANGE, exit_on_error=False)
 
     def action_reveal_path(self) -> None:
-        """p: show the model file's path and copy it."""
+        """Show the model file's path and copy it."""
         row = self.highlighted
         if row is None or row.entry is None:
             self.notify("This persona's model is not found, so it has no file.", severity="warning")
@@ -326,5 +326,5 @@ class LibraryScreen(Screen[str | None]):
         await self.app.run_action("servers")
 
     async def action_hub(self) -> None:
-        """h: the Hugging Face screen (search and download)."""
+        """Open the Hugging Face screen (search and download)."""
         await self.app.run_action("open_hub")

@@ -18,53 +18,28 @@ from typing import TYPE_CHECKING, Literal
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from tui.engine.base import ChatRequest
-from tui.files import write_problem
-from tui.modelfile.assist import (
-    INSTRUCTION_HELP,
-    Problem,
-    check,
-    completions,
-    instruction_at,
-    parameter_help,
-)
-from tui.modelfile.document import Modelfile
-from tui.models.personas import (
-    PersonaError,
-    create_persona,
-    draft_target,
-    modelfile_for,
-    normalize_name,
-    prepare_modelfile,
-    resolve_target,
-)
 from tui.actions import EDITOR_ACTIONS
 from tui.bindings import binding
-from tui.models.library import ModelNotFound
+from tui.engine.base import ChatRequest
+from tui.files import write_problem
+from tui.modelfile.assist import Problem, check
+from tui.modelfile.document import Modelfile
+from tui.models.drafts import base_problem, draft_request, name_problem, new_modelfile
+from tui.models.personas import PersonaError, create_persona, modelfile_for, normalize_name, prepare_modelfile, resolve_target
 from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 from tui.screens.help import HelpScreen
 from tui.widgets.modelfile_area import ModelfileArea
+from tui.widgets.modelfile_notes import LineHelp, ProblemList
 from tui.widgets.try_it import TryIt
 
 if TYPE_CHECKING:
     from tui.services import Services
 
 CHECK_DELAY = 0.3  # seconds after the last keystroke before the document is checked
-
-
-def new_modelfile(model: str) -> str:
-    """The text a new Modelfile starts from."""
-    return (
-        "# A persona (Tab completes names)\n"
-        f"FROM {model}\n"
-        "PARAMETER temperature 0.8\n"
-        'SYSTEM """You are a helpful assistant."""\n'
-    )
 
 
 @dataclass(frozen=True)
@@ -115,10 +90,10 @@ class ModelfileEditor(Screen[None]):
         with Horizontal(id="editor-main"):
             yield ModelfileArea(id="modelfile")
             with Vertical(id="side"):
-                problems = Static("", id="problems", classes="pane")
+                problems = ProblemList("", id="problems", classes="pane")
                 problems.border_title = "Problems"
                 yield problems
-                help = Static("", id="help", classes="pane")
+                help = LineHelp("", id="help", classes="pane")
                 help.border_title = "Help"
                 yield help
                 try_it = TryIt(id="try-it")
@@ -158,10 +133,8 @@ class ModelfileEditor(Screen[None]):
     @work(thread=True, group="check-base", exclusive=True)
     def _check_base(self, text: str, modelfile: Modelfile, problems: list[Problem]) -> None:
         """Does FROM (and the TEMPLATE over it) resolve, as saving will require? (reads the library)"""
-        try:
-            draft_target(prepare_modelfile(modelfile, Path.cwd()), self.services.library, self.services.personas)
-        except (ModelNotFound, PersonaError) as error:
-            problem = Problem(_from_line(text), str(error).strip("'\""))
+        problem = base_problem(text, modelfile, self.services.library, self.services.personas)
+        if problem is not None:
             self.app.call_from_thread(self._show_base_problem, text, [*problems, problem])
 
     def _show_base_problem(self, text: str, problems: list[Problem]) -> None:
@@ -174,12 +147,7 @@ class ModelfileEditor(Screen[None]):
             if marks.get(problem.line) != "error":
                 marks[problem.line] = problem.severity
         self.area.set_problems(marks)
-        if not problems:
-            text = "[$success]✓[/] No problems"
-        else:
-            icons = {"error": "[$error]✗[/]", "warning": "[$warning]![/]"}
-            text = "\n".join(f"{icons[p.severity]} line {p.line}: {escape(p.message)}" for p in problems)
-        self.query_one("#problems", Static).update(text)
+        self.query_one(ProblemList).show(problems)
 
     def on_text_area_changed(self, event: ModelfileArea.Changed) -> None:
         if self._check_timer is not None:
@@ -200,29 +168,8 @@ class ModelfileEditor(Screen[None]):
         self.query_one("#editor-title", Static).update(title + ("  · modified" if self.dirty else ""))
 
     def _show_help(self) -> None:
-        """Help for the line under the cursor: a parameter's type, default and meaning, an
-        instruction's purpose, and what Tab would complete."""
-        area = self.area
-        lines = area.document.lines
-        row, column = area.cursor_location
-        parts: list[str] = []
-        choices = completions(lines, row, column)
-        found = instruction_at(lines, row)
-        if found is not None:
-            keyword, parameter = found
-            help = parameter_help(parameter) if parameter else None
-            if help is not None:
-                parts.append(f"[b]{help.name}[/b]  {escape(help.type)} · default {escape(help.default)}")
-                parts.append(escape(help.meaning))
-            elif parameter and not choices:
-                parts.append(f"[$error]unknown parameter[/] {escape(parameter)}")
-            else:
-                parts.append(f"[b]{keyword.upper()}[/b]  {escape(INSTRUCTION_HELP[keyword])}")
-        if choices:
-            parts.append(f"[$text-muted]Tab: {escape(', '.join(choices[:8]))}{' …' if len(choices) > 8 else ''}[/]")
-        if not parts:
-            parts.append("[$text-muted]Put the cursor on a line for help; type a name for completion.[/]")
-        self.query_one("#help", Static).update("\n".join(parts))
+        row, column = self.area.cursor_location
+        self.query_one(LineHelp).show(self.area.document.lines, row, column)
 
     # -- unsaved changes -----------------------------------------------------------------------
 
@@ -257,7 +204,7 @@ class ModelfileEditor(Screen[None]):
             default = self.source.name if self.source.kind == "persona" else ""
             models = {entry.name for entry in await asyncio.to_thread(self.services.library.list)}
             name = await self.app.push_screen_wait(
-                TextDialog("Save as persona", "Persona name (NAME or NAME:TAG)", default, partial(_name_problem, models=models))
+                TextDialog("Save as persona", "Persona name (NAME or NAME:TAG)", default, partial(name_problem, models=models))
             )
             if not name:
                 return False
@@ -285,13 +232,13 @@ class ModelfileEditor(Screen[None]):
 
     @work(group="editor-flow", exclusive=True)
     async def action_new(self) -> None:
-        """Ctrl+N."""
+        """Start a new Modelfile (unsaved edits are not dropped without asking)."""
         if await self.may_discard("start a new one"):
             self.load(new_modelfile(self.services.config.default_model), Source("new"))
 
     @work(group="editor-flow", exclusive=True)
     async def action_open(self) -> None:
-        """Ctrl+O: a persona's Modelfile, or a model's as `whirr show --modelfile` gives it."""
+        """Open a persona's Modelfile, or a model's as `whirr show --modelfile` gives it."""
         if not await self.may_discard("open another"):
             return
         personas = await asyncio.to_thread(self.services.personas.list)
@@ -317,17 +264,17 @@ class ModelfileEditor(Screen[None]):
 
     @work(group="editor-flow", exclusive=True)
     async def action_save(self) -> None:
-        """Ctrl+S."""
+        """Save the Modelfile as the persona it was opened as (asks a name for a new one)."""
         await self.save(ask_name=False)
 
     @work(group="editor-flow", exclusive=True)
     async def action_save_as(self) -> None:
-        """Alt+S."""
+        """Save the Modelfile as a persona under a new name."""
         await self.save(ask_name=True)
 
     @work(group="editor-flow", exclusive=True)
     async def action_revert(self) -> None:
-        """Ctrl+R: back to the saved text, after confirmation."""
+        """Go back to the saved text, after confirmation."""
         if not self.dirty:
             self.notify("There are no changes to revert.")
             return
@@ -336,7 +283,7 @@ class ModelfileEditor(Screen[None]):
             self.load(self.saved_text, self.source)
 
     def action_try_it(self) -> None:
-        """Ctrl+T: to the test prompt."""
+        """Go to the test prompt."""
         self.query_one("#try-prompt", Input).focus()
 
     def on_try_it_submitted(self, event: TryIt.Submitted) -> None:
@@ -345,45 +292,24 @@ class ModelfileEditor(Screen[None]):
 
     def _draft_request(self, text: str, prompt: str) -> tuple[object, ChatRequest, str]:
         """Engine, request and label to answer `prompt` with the unsaved text (blocking)."""
-        modelfile, problems = check(text)
-        if modelfile is None:
-            raise ValueError(f"Fix the Modelfile first: {problems[0]}")
-        modelfile = prepare_modelfile(modelfile, Path.cwd())
-        target = draft_target(modelfile, self.services.library, self.services.personas)
-        engine = self.services.engines.engine_for_target(target)
-        messages = target.conversation(target.system, [], prompt)
-        request = ChatRequest(messages, target.options(self.services.config.options), template=target.template)
+        services = self.services
+        target, request = draft_request(text, prompt, services.library, services.personas, services.config.options)
+        engine = services.engines.engine_for_target(target)
         label = f"{self.source.name or 'new persona'} (unsaved) on {target.entry.name}"
         return engine, request, label
 
     def action_escape(self) -> None:
-        """Escape: stop the test answer, or close the editor."""
+        """Stop the test answer, or close the editor."""
         if not self.query_one(TryIt).stop():
             self.action_close()
 
     @work(group="editor-flow", exclusive=True)
     async def action_close(self) -> None:
-        """F4: back to the chat, once unsaved edits are saved or discarded."""
+        """Back to the chat, once unsaved edits are saved or discarded."""
         if await self.may_discard("close the editor"):
             self.query_one(TryIt).stop()
             self.app.pop_screen()
 
     def action_help(self) -> None:
-        """F1."""
+        """Show every binding."""
         self.app.push_screen(HelpScreen(self.services.config.keys))
-
-
-def _from_line(text: str) -> int:
-    """The 1-based line of the FROM instruction (1 when there is none)."""
-    lines = text.splitlines()
-    return next((i for i, line in enumerate(lines, 1) if line.strip().lower().startswith("from ")), 1)
-
-
-def _name_problem(text: str, models: set[str]) -> str:
-    """What is wrong with a persona name (not a valid name, or a model's name), or ''; the
-    name dialog stays open showing it."""
-    try:
-        name = normalize_name(text.strip())
-    except PersonaError as error:
-        return str(error)
-    return f"{name} is already a model name; choose another name" if name in models else ""

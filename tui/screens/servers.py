@@ -160,5 +160,5 @@ class ServersDialog(Dialog[bool]):
             self.notify(f"Removed the server {name}.")
 
     def action_cancel(self) -> None:
-        """Escape closes; the library is listed again when something changed."""
+        """Close; the library is listed again when something changed."""
         self.dismiss(self._changed)

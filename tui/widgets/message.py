@@ -20,7 +20,7 @@ from tui.markdown import ThinkSplitter, code_blocks, freeze_point, render_markdo
 
 STATUS_TEXT = {
     "queued": "waiting for the model (busy loading, or answering in another tab)…",
-    "loading": "loading the model…",
+    "loading": "loading the model… {detail}",
     "prompt": "reading the conversation…",
     "waiting": "waiting for {detail}…",
 }
@@ -234,7 +234,7 @@ class AnswerMessage(Vertical):
     def set_status(self, state: str, detail: str = "") -> None:
         """Show what the engine is doing before the first token (`detail`: the server waited for)."""
         self._status_shown = bool(state)
-        self._meta().update(STATUS_TEXT.get(state, state).format(detail=detail))
+        self._meta().update(STATUS_TEXT.get(state, state).format(detail=detail).rstrip())
 
     def finish(self, stats: Stats | None, state: str) -> None:
         """The answer ended: render the rest and show its statistics."""

@@ -113,12 +113,12 @@ class SessionView(Vertical):
         self.call_after_refresh(self.run_worker, partial(self._prepare, model), group="prepare", exclusive=True)
 
     def _engine_for(self, model: str) -> Any:
-        """The engine for a model (call in a thread: the first call imports llama.cpp)."""
+        """The engine for a model (call in a thread: the first call builds the engine manager)."""
         return self.services.engines.engine_for(model)
 
     async def _prepare(self, model: str) -> None:
-        def loading() -> None:
-            self.activity = f"loading {model}"
+        def loading(percent: int | None) -> None:
+            self.activity = f"loading {model}" + (f" {percent}%" if percent is not None else "")
             self._changed()
 
         try:

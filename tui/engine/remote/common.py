@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,9 +141,10 @@ class RemoteEngine:
         """True once the server said it has the model (nothing is loaded on this machine)."""
         return self._checked
 
-    def load(self, options: Options) -> float:
-        """Ask the server whether it has the model; returns the seconds it took. Blocking.
-        Raises RemoteModelNotFound, or RemoteError when the server cannot be asked."""
+    def load(self, options: Options, on_progress: Callable[[int], None] | None = None) -> float:
+        """Ask the server whether it has the model (no load progress to report); returns the
+        seconds it took. Blocking. Raises RemoteModelNotFound, or RemoteError when the server
+        cannot be asked."""
         started = time.perf_counter()
         self.check_model()
         self._checked = True

@@ -74,11 +74,11 @@ class OpenAIEngine(RemoteEngine):
 
     def check_model(self) -> None:
         """GET /models: the model must be listed (many servers answer any name, so this is the
-        only check that works everywhere)."""
+        only check that works everywhere); the server's `models` setting only filters listings."""
         from tui.models.remote import fetch_models
 
         try:
-            models = fetch_models(self.server, timeout=CONNECT_TIMEOUT)
+            models = fetch_models(self.server, timeout=CONNECT_TIMEOUT, every=True)
         except RuntimeError as error:
             raise RemoteError(str(error)) from None
         if not any(entry.name == self.name for entry in models):
