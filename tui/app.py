@@ -184,6 +184,8 @@ class WhirrApp(App[None]):
     def on_unmount(self) -> None:
         if self._downloads is not None:
             self._downloads.shutdown()  # running downloads stop; their partial files resume next time
+        if self._engines is not None:
+            self._engines.close()  # runner processes end with the app
         if self._owns_sampler and self.sampler is not None:
             self.sampler.stop()
             self.sampler.probe.close()

@@ -9,8 +9,13 @@ from pathlib import Path
 
 import pytest
 
+<<<<<<< HEAD
 from tests.badgguf import write_bad_gguf
 from tests.ui.helpers import active_view, palette_results, press_now, screen_text, send, settle, wait_until
+=======
+from tests.runnerkit import gone_within, write_bad_gguf
+from tests.ui.helpers import active_view, press_now, screen_text, send, settle
+>>>>>>> main
 from tui.app import WhirrApp
 from tui.screens.dialogs import ChoiceDialog
 from tui.config import Config, save_config
@@ -49,6 +54,9 @@ async def test_a_runner_killed_mid_answer_keeps_the_partial_and_the_app(whirr_ho
         assert "the model process stopped: signal 9" in screen_text(app)
         await send(pilot, "Hi", timeout=LIMIT)
         assert app.db.messages(view.session.id)[-1].state == "done"
+        replacement = engine.pid
+        assert replacement is not None
+    assert gone_within(replacement, 2.0)  # the app's runners end with it
 
 
 async def test_a_model_llama_cpp_cannot_load_is_one_line_and_the_app_stays(whirr_home: Path) -> None:

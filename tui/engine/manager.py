@@ -111,6 +111,14 @@ class EngineManager:
         engine.unload()
         return True
 
+    def close(self) -> None:
+        """whirr is exiting: tell every runner to exit now, without waiting for them."""
+        with self._lock:
+            engines = list(self._engines.values())
+            self._engines.clear()
+        for engine in engines:
+            engine.close()
+
     def _make_room(self, needed: int, keep: RunnerEngine) -> None:
         available = psutil.virtual_memory().available
         for key, engine in list(self._engines.items()):
