@@ -7,7 +7,10 @@ delay the first frame.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import os
+import signal
 import threading
 from collections.abc import Iterable
 from functools import partial
@@ -33,6 +36,7 @@ from tui.files import write_problem
 from tui.terminal import read_alt_digits_as_alt
 
 if TYPE_CHECKING:
+    from tui.engine.runner.registry import LoadedModel
     from tui.meters import EnergyMeter, Sampler
     from tui.models.download import DownloadManager
 
@@ -256,6 +260,8 @@ class WhirrApp(App[None]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Hugging Face", "Search the hub for GGUF models and download them", self.action_open_hub)
         yield SystemCommand("Model servers", "Add, edit or remove the servers whose models whirr can use", self.action_servers)
+        yield SystemCommand("Loaded models", "The models loaded now, as `whirr ps` lists them; Enter unloads one",
+                            self.action_loaded_models)
         actions = SCREEN_ACTIONS.get(type(screen).__name__, ())
         for action in actions:
             if action.palette:
@@ -286,6 +292,45 @@ class WhirrApp(App[None]):
                 self.refresh_library()
 
         self.push_screen(ServersDialog(self.paths, self.library), done)
+
+    def action_loaded_models(self) -> None:
+        """The models whirr's runners hold now (this app's, `whirr run`'s, `whirr serve`'s), as
+        `whirr ps` lists them; choosing one unloads it."""
+        self.run_worker(self._show_loaded_models, group="loaded-models", exclusive=True)
+
+    async def _show_loaded_models(self) -> None:
+        from tui.engine.runner.registry import loaded_models, registry_dir
+        from tui.format import columns, human_size, human_until
+        from tui.screens.dialogs import ChoiceDialog
+
+        def read() -> list[tuple[LoadedModel, list[str]]]:
+            return [(m, [m.name, human_size(m.memory_bytes), m.processor, str(m.context), human_until(m.until)])
+                    for m in loaded_models(registry_dir(self.paths))]
+
+        models = await asyncio.to_thread(read)
+        if not models:
+            self.notify("No model is loaded now.")
+            return
+        lines = columns([["NAME", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"]] + [row for _, row in models], gap=3)
+
+        def done(choice: int | None) -> None:
+            if choice is not None:
+                self.run_worker(partial(self._unload, models[choice][0]), thread=True, group="unload")
+
+        self.push_screen(ChoiceDialog("Loaded models", lines[1:], "Enter: unload   Esc: close", header=lines[0]), done)
+
+    def _unload(self, model: LoadedModel) -> None:
+        """Unload a model (in a thread): this app's own runner through its engine, another
+        process's by asking its runner to end (its owner starts a fresh one when it next answers)."""
+        from tui.engine.manager import EngineManager
+
+        engines = self.engines
+        if not (isinstance(engines, EngineManager) and engines.unload_runner(model.pid)):
+            try:
+                os.kill(model.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # it ended meanwhile
+        self.call_from_thread(self.notify, f"Unloaded {model.name}.")
 
     def on_hub_screen_model_downloaded(self) -> None:
         """A download finished: an open library lists it."""
