@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -157,11 +158,7 @@ class RunnerEngine:
         return done
 
     def _with_keep_alive(self, request: ChatRequest) -> ChatRequest:
-        if request.keep_alive is not None:
-            return request
-        from dataclasses import replace
-
-        return replace(request, keep_alive=self.keep_alive)
+        return request if request.keep_alive is not None else replace(request, keep_alive=self.keep_alive)
 
     # -- loading ------------------------------------------------------------------------------
 
