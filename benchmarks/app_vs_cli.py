@@ -110,7 +110,7 @@ async def app_answer(prompt: str, deadline_s: float = 300.0) -> dict:
         driver = app._driver
         assert driver is not None
         driver.send_message(events.Key("enter", "\r"))  # press() would wait for the answer to end
-        await until(lambda: view.query(AnswerMessage) and view.query(AnswerMessage).last().text, "the first token")
+        await until(lambda: view.streaming and view.query(AnswerMessage).last().text, "the first token")
         me = os.getpid()
         runner = next(iter(psutil.Process(me).children()), None)
         app_before = thread_times(me)
@@ -162,17 +162,34 @@ def app_round(model: str, tokens: int, env: dict[str, str]) -> dict:
     return json.loads(lines[-1])
 
 
-def prepare_home(home: str, model: str, tokens: int) -> dict[str, str]:
-    """A WHIRR_HOME whose config gives both the same options; the environment to run in."""
-    env = {**os.environ, "WHIRR_HOME": home}
-    os.environ["WHIRR_HOME"] = home
+@contextlib.contextmanager
+def fresh_home(model: str, tokens: int):
+    """A new WHIRR_HOME (no earlier chat to reopen) whose config gives both the same options;
+    yields the environment to run in."""
     from tui.config import Config, save_config
     from tui.engine.options import Options
-    from tui.paths import resolve_paths
+    from tui.paths import Paths
 
-    options = Options(temperature=0.0, seed=SEED, num_predict=tokens)
-    save_config(Config(default_model=model, options=options, meters_panel="on"), resolve_paths())
-    return env
+    with tempfile.TemporaryDirectory() as home:
+        options = Options(temperature=0.0, seed=SEED, num_predict=tokens)
+        root = Path(home)  # as resolve_paths() lays out WHIRR_HOME
+        paths = Paths(root / "config", root / "data", root / "cache")
+        save_config(Config(default_model=model, options=options, meters_panel="on"), paths)
+        yield {**os.environ, "WHIRR_HOME": home}
+
+
+def measure(which: str, condition: str, args: argparse.Namespace, cpu: list[float], last: dict) -> float:
+    """One run of `whirr run` or of the app in a fresh WHIRR_HOME; its eval rate (a quiet app
+    run also adds its CPU per second to `cpu` and leaves its figures in `last`)."""
+    with fresh_home(args.model, args.tokens) as env:
+        if which == "cli":
+            return cli_round(args.model, args.tokens, env)
+        result = app_round(args.model, args.tokens, env)
+    if condition == "quiet":
+        cpu.append(result["app_cpu_per_s"])
+        last.clear()
+        last.update(result)
+    return result["eval_rate"]
 
 
 def _median(values: list[float]) -> float:
@@ -202,23 +219,14 @@ def main() -> int:
     cpu: list[float] = []
     last: dict = {}
     print(f"load average at start: {_load()}  ({os.cpu_count()} CPUs)")
-    with tempfile.TemporaryDirectory() as home:
-        env = prepare_home(home, args.model, args.tokens)
-        for number in range(args.rounds):
-            for condition in conditions:
-                order = ("cli", "app") if number % 2 == 0 else ("app", "cli")
-                with busy_loops() if condition == "busy" else contextlib.nullcontext():
-                    for which in order:
-                        if which == "cli":
-                            rate = cli_round(args.model, args.tokens, env)
-                        else:
-                            result = app_round(args.model, args.tokens, env)
-                            rate = result["eval_rate"]
-                            if condition == "quiet":
-                                cpu.append(result["app_cpu_per_s"])
-                                last = result
-                        rates[(which, condition)].append(rate)
-                        print(f"  round {number + 1} {condition:5} {which}: {rate:6.1f} tok/s", flush=True)
+    for number in range(args.rounds):
+        for condition in conditions:
+            order = ("cli", "app") if number % 2 == 0 else ("app", "cli")
+            with busy_loops() if condition == "busy" else contextlib.nullcontext():
+                for which in order:
+                    rate = measure(which, condition, args, cpu, last)
+                    rates[(which, condition)].append(rate)
+                    print(f"  round {number + 1} {condition:5} {which}: {rate:6.1f} tok/s", flush=True)
     print(f"load average at end: {_load()}")
     print()
     print(f"{'':14}{'cli tok/s':>10}{'app tok/s':>10}{'app/cli':>9}")

@@ -1,7 +1,7 @@
 """UI benchmark: streaming speed and responsiveness, opening a huge session, launch time.
 
     .venv/bin/python benchmarks/stream_ui.py            # all three
-    .venv/bin/python benchmarks/stream_ui.py stream     # or: open, launch
+    .venv/bin/python benchmarks/stream_ui.py stream     # or: open, cpu, launch
 
 stream  A synthetic engine streams a code-heavy answer at 2,000 tokens/s into the real app
         (headless; 120x40 with the meters panel off, then on; 80x24). Reported: how many tokens reached the answer widget and how soon
@@ -10,8 +10,13 @@ stream  A synthetic engine streams a code-heavy answer at 2,000 tokens/s into th
         during the stream, timed until the prompt's text changed.
 open    A session with 5,000 messages (stored in a real database file) is opened in a tab:
         time until its view is mounted and painted.
+cpu     A synthetic engine streams a story-like Markdown answer at a model's pace (100 tokens/s)
+        into the real app (headless, 140x40, meters panel on, the machine's sampler running):
+        the app's CPU seconds per second of streaming, and each thread's share (the per-frame
+        cost of rendering, without a model competing for the cores).
 launch  `whirr app` in a pseudo-terminal: time from process start to the first frame (the
-        footer's text appearing in the output), median of 5 runs.
+        footer's text appearing in the output), median of 5 runs; then the same for a bare
+        Textual app (a Static, and a Footer showing the same words), the floor on this machine.
 """
 
 from __future__ import annotations
@@ -127,6 +132,74 @@ async def bench_stream(
     }
 
 
+STORY = """Once upon a time, on a rocky island at the edge of the sea, there lived a lighthouse keeper
+named {name}. Every night {name} climbed the {steps} steps of the tower, wiped the great lens
+and lit the lamp, so that the ships passing in the dark would know where the rocks were.
+
+One morning, walking along the shore after a storm, {name} found a **green bottle** half buried
+in the sand. Inside was a rolled-up letter, its ink faded by the salt:
+
+- it was written by a girl who lived across the water,
+- it asked whoever found it to write back,
+- and it gave an address in a town {name} had never heard of.
+
+"""
+
+
+def story(parts: int) -> str:
+    """A long answer like a small model's story: paragraphs, bold text and a short list."""
+    names = ("Elias", "Marta", "Tomas", "Ingrid")
+    return "".join(STORY.format(name=names[i % len(names)], steps=100 + i) for i in range(parts))
+
+
+async def bench_cpu(rate: float = 100.0, parts: int = 6, size: tuple[int, int] = (140, 40)) -> dict[str, object]:
+    """Stream a story at `rate` tokens/s; the app's CPU per second of streaming, by thread."""
+    import threading
+
+    from textual import events
+
+    from tui.app import WhirrApp
+    from tui.config import Config, save_config
+    from tui.engine.synthetic import SyntheticEngine, SyntheticEngines, split_tokens
+    from tui.paths import resolve_paths
+    from tui.widgets.message import AnswerMessage
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from app_vs_cli import thread_deltas, thread_times
+
+    reply = story(parts)
+    save_config(Config(meters_panel="on"), resolve_paths())
+    engines = SyntheticEngines(lambda name: SyntheticEngine(reply, tokens_per_second=rate, name=name))
+    app = WhirrApp(engines=engines)
+    async with app.run_test(size=size) as pilot:
+        while app.sampler is None or app.sampler.latest is None:
+            await asyncio.sleep(0.01)
+        await pilot.pause()
+        await pilot.press(*"go")
+        driver = app._driver
+        assert driver is not None
+        driver.send_message(events.Key("enter", "\r"))
+        answer = None
+        while answer is None or not answer.text:
+            await asyncio.sleep(0.01)
+            answer = next((a for a in app.screen.query(AnswerMessage) if a.streaming), answer)
+        before, started = thread_times(os.getpid()), time.perf_counter()
+        while answer.streaming:
+            await asyncio.sleep(0.02)
+        seconds = time.perf_counter() - started
+        after = thread_times(os.getpid())
+        names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
+        names[os.getpid()] = "main"
+        await pilot.pause()
+    threads = thread_deltas(before, after, names)
+    figures: dict[str, object] = {
+        "tokens": len(split_tokens(reply)), "rate": rate, "stream_s": seconds,
+        "cpu_s_per_s": sum(threads.values()) / seconds,
+    }
+    figures.update({f"{name}_s_per_s": used / seconds for name, used in threads.items() if used / seconds >= 0.005})
+    return figures
+
+
 def fill_session(db_path: Path, messages: int) -> int:
     """Store a session with `messages` messages; returns its id."""
     from tui.engine.base import Stats
@@ -202,8 +275,23 @@ async def _lag_sampler(app: object) -> tuple[list[float], object]:
     return lags, timer.stop
 
 
-def bench_launch(runs: int = 5) -> dict[str, float]:
-    """Start `whirr app` in a pseudo-terminal; time until the footer is drawn."""
+BARE_APP = """
+from textual.app import App
+from textual.widgets import Footer, Static
+
+class Bare(App):
+    BINDINGS = [("f1", "bell", "Help"), ("ctrl+o", "bell", "Model"), ("ctrl+q", "quit", "Quit")]
+
+    def compose(self):
+        yield Static("a bare app")
+        yield Footer()
+
+Bare().run()
+"""
+
+
+def bench_launch(runs: int = 5, code: str = "from tui.commands.app import app_command; app_command(None)") -> dict[str, float]:
+    """Start `whirr app` (or other `code`) in a pseudo-terminal; time until the footer is drawn."""
     times = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as home:
@@ -211,7 +299,7 @@ def bench_launch(runs: int = 5) -> dict[str, float]:
             main_fd, child_fd = pty.openpty()
             started = time.perf_counter()
             process = subprocess.Popen(
-                [sys.executable, "-c", "from tui.commands.app import app_command; app_command(None)"],
+                [sys.executable, "-c", code],
                 stdin=child_fd, stdout=child_fd, stderr=child_fd, env=env, cwd=REPO, close_fds=True,
             )
             os.close(child_fd)
@@ -240,7 +328,7 @@ def bench_launch(runs: int = 5) -> dict[str, float]:
 
 def main(argv: list[str]) -> int:
     """Run the chosen benchmarks and print their figures."""
-    which = argv or ["stream", "open", "launch"]
+    which = argv or ["stream", "open", "cpu", "launch"]
     with tempfile.TemporaryDirectory() as home:
         os.environ["WHIRR_HOME"] = home
         for name in which:
@@ -249,8 +337,11 @@ def main(argv: list[str]) -> int:
                     print(f"stream {size[0]}x{size[1]}:", _fmt(asyncio.run(bench_stream(size=size, meters=meters))))
             elif name == "open":
                 print("open:", _fmt(asyncio.run(bench_open())))
+            elif name == "cpu":
+                print("cpu 140x40:", _fmt(asyncio.run(bench_cpu())))
             elif name == "launch":
                 print("launch:", _fmt(bench_launch()))
+                print("launch, a bare Textual app for reference:", _fmt(bench_launch(code=BARE_APP)))
             else:
                 print(f"unknown benchmark {name!r}", file=sys.stderr)
                 return 2

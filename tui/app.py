@@ -7,11 +7,15 @@ delay the first frame.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import os
+import signal
 import threading
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.notifications import SeverityLevel
@@ -22,18 +26,22 @@ from tui.actions import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIO
 from tui.bindings import binding, key_problem
 from tui.config import load_config, save_config
 from tui.markdown import markdown_styles
-from tui.meters import EnergyMeter, Probe, Sampler
-from tui.models.download import DownloadManager
 from tui.models.library import Library
 from tui.models.personas import PersonaStore, RunTarget, resolve_target
 from tui.paths import Paths, resolve_paths
 from tui.screens.chat import ChatScreen
-from tui.screens.library import LibraryScreen
-from tui.screens.modelfile_editor import ModelfileEditor
 from tui.services import EngineSource
 from tui.store.db import Database, DatabaseError
 from tui.files import write_problem
 from tui.terminal import read_alt_digits_as_alt
+
+if TYPE_CHECKING:
+    from tui.engine.runner.registry import LoadedModel
+    from tui.meters import EnergyMeter, Sampler
+    from tui.models.download import DownloadManager
+
+# Only what the first frame needs is imported here: the meters start after it, and the other
+# screens (library, Modelfile editor, hub...) are imported when they open.
 from tui.themes import DEFAULT_THEME, load_themes
 
 
@@ -48,8 +56,9 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
-SCREEN_ACTIONS = {ChatScreen: CHAT_ACTIONS, LibraryScreen: LIBRARY_ACTIONS, ModelfileEditor: EDITOR_ACTIONS}
-"""The actions the command palette offers on each screen."""
+SCREEN_ACTIONS = {"ChatScreen": CHAT_ACTIONS, "LibraryScreen": LIBRARY_ACTIONS, "ModelfileEditor": EDITOR_ACTIONS}
+"""The actions the command palette offers on each screen (by class name: the screens other than
+the chat are imported only when they open)."""
 
 
 class WhirrApp(App[None]):
@@ -75,14 +84,18 @@ class WhirrApp(App[None]):
         self._engines_lock = threading.Lock()
         self.sampler = sampler
         self._owns_sampler = sampler is None
-        self.energy_meter: EnergyMeter | None = None if sampler is None else EnergyMeter(sampler, self.config.energy)
+        self.energy_meter: EnergyMeter | None = None
+        if sampler is not None:
+            from tui.meters import EnergyMeter
+
+            self.energy_meter = EnergyMeter(sampler, self.config.energy)
         self._rich_theme_pushed = False
         self._apply_themes()
         self._apply_keymap(self.config.keys)
         self.unsaved_since_start = False
         self._save_failing = False
         self.db = self._open_database()
-        self.downloads = DownloadManager(self.paths)
+        self._downloads: DownloadManager | None = None
 
     # -- startup -------------------------------------------------------------------------------
 
@@ -152,13 +165,27 @@ class WhirrApp(App[None]):
 
     def _start_meters(self) -> None:
         """Find the machine's sources (NVML may take a moment) and start sampling them."""
+        from tui.meters import EnergyMeter, Probe, Sampler
+
         sampler = Sampler(Probe.detect(self.config.energy.cpu_tdp_watts))
         sampler.start()
         self.energy_meter = EnergyMeter(sampler, self.config.energy)
         self.sampler = sampler
 
+    @property
+    def downloads(self) -> DownloadManager:
+        """Hugging Face downloads, made when the hub first opens."""
+        if self._downloads is None:
+            from tui.models.download import DownloadManager
+
+            self._downloads = DownloadManager(self.paths)
+        return self._downloads
+
     def on_unmount(self) -> None:
-        self.downloads.shutdown()  # running downloads stop; their partial files resume next time
+        if self._downloads is not None:
+            self._downloads.shutdown()  # running downloads stop; their partial files resume next time
+        if self._engines is not None:
+            self._engines.close()  # runner processes end with the app
         if self._owns_sampler and self.sampler is not None:
             self.sampler.stop()
             self.sampler.probe.close()
@@ -233,15 +260,17 @@ class WhirrApp(App[None]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Hugging Face", "Search the hub for GGUF models and download them", self.action_open_hub)
         yield SystemCommand("Model servers", "Add, edit or remove the servers whose models whirr can use", self.action_servers)
-        actions = SCREEN_ACTIONS.get(type(screen), ())
+        yield SystemCommand("Loaded models", "The models loaded now, as `whirr ps` lists them; Enter unloads one",
+                            self.action_loaded_models)
+        actions = SCREEN_ACTIONS.get(type(screen).__name__, ())
         for action in actions:
             if action.palette:
                 yield SystemCommand(action.description, action.help, partial(screen.run_action, action.action))
 
     async def action_quit(self) -> None:
-        """Quit; with unsaved edits in the Modelfile editor, ask first."""
-        editor = next((s for s in self.screen_stack if isinstance(s, ModelfileEditor)), None)
-        if editor is not None and editor.dirty:
+        """Ctrl+Q: quit; with unsaved edits in the Modelfile editor, it asks first."""
+        editor = next((s for s in self.screen_stack if getattr(s, "dirty", False)), None)  # the Modelfile editor's
+        if editor is not None:
             editor.quit_app()
         else:
             self.exit()
@@ -264,12 +293,53 @@ class WhirrApp(App[None]):
 
         self.push_screen(ServersDialog(self.paths, self.library), done)
 
+    def action_loaded_models(self) -> None:
+        """The models whirr's runners hold now (this app's, `whirr run`'s, `whirr serve`'s), as
+        `whirr ps` lists them; choosing one unloads it."""
+        self.run_worker(self._show_loaded_models, group="loaded-models", exclusive=True)
+
+    async def _show_loaded_models(self) -> None:
+        from tui.engine.runner.registry import loaded_models, registry_dir
+        from tui.format import columns, human_size, human_until
+        from tui.screens.dialogs import ChoiceDialog
+
+        def read() -> list[tuple[LoadedModel, list[str]]]:
+            return [(m, [m.name, human_size(m.memory_bytes), m.processor, str(m.context), human_until(m.until)])
+                    for m in loaded_models(registry_dir(self.paths))]
+
+        models = await asyncio.to_thread(read)
+        if not models:
+            self.notify("No model is loaded now.")
+            return
+        lines = columns([["NAME", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"]] + [row for _, row in models], gap=3)
+
+        def done(choice: int | None) -> None:
+            if choice is not None:
+                self.run_worker(partial(self._unload, models[choice][0]), thread=True, group="unload")
+
+        self.push_screen(ChoiceDialog("Loaded models", lines[1:], "Enter: unload   Esc: close", header=lines[0]), done)
+
+    def _unload(self, model: LoadedModel) -> None:
+        """Unload a model (in a thread): this app's own runner through its engine, another
+        process's by asking its runner to end (its owner starts a fresh one when it next answers)."""
+        from tui.engine.manager import EngineManager
+
+        engines = self.engines
+        if not (isinstance(engines, EngineManager) and engines.unload_runner(model.pid)):
+            try:
+                os.kill(model.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # it ended meanwhile
+        self.call_from_thread(self.notify, f"Unloaded {model.name}.")
+
     def on_hub_screen_model_downloaded(self) -> None:
         """A download finished: an open library lists it."""
         self.refresh_library()
 
     def refresh_library(self) -> None:
         """An open library screen lists its models again."""
+        from tui.screens.library import LibraryScreen
+
         for screen in self.screen_stack:
             if isinstance(screen, LibraryScreen):
                 screen.action_refresh()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 LED_BULB_W = 10.0
 """A common LED bulb (about an 800 lm / "60 W equivalent" bulb)."""
@@ -147,3 +148,10 @@ def ollama_duration(seconds: float) -> str:
     if seconds >= 0.001:
         return f"{seconds * 1000:.3f}ms"
     return f"{seconds * 1_000_000:.0f}µs"
+
+
+def columns(rows: Sequence[Sequence[str]], gap: int = 4) -> list[str]:
+    """Rows of cells as lines of left-aligned columns `gap` spaces apart (as `ollama ps` prints
+    its tables); the last column is not padded."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)] if rows else []
+    return [(" " * gap).join([cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]) for row in rows]

@@ -9,6 +9,8 @@ render once and never change; only the growing last block is re-rendered each fr
 
 from __future__ import annotations
 
+import copy
+
 from markdown_it import MarkdownIt
 from rich.color import Color as RichColor
 from rich.markdown import Heading
@@ -37,9 +39,18 @@ class ChatMarkdown(RichMarkdown):
     elements = {**RichMarkdown.elements, "heading_open": _LeftHeading}
 
 
+_BLANK = {dark: ChatMarkdown("", code_theme="monokai" if dark else "friendly", hyperlinks=False) for dark in (True, False)}
+
+
 def render_markdown(text: str, dark: bool) -> ChatMarkdown:
-    """A renderable for `text`, with code highlighted for a dark or light background."""
-    return ChatMarkdown(text, code_theme="monokai" if dark else "friendly", hyperlinks=False)
+    """A renderable for `text`, with code highlighted for a dark or light background.
+
+    A copy of a blank one with `text` parsed by the shared parser: Rich's own constructor builds
+    a new Markdown parser every time (about 1 ms, against 0.05 ms to parse a paragraph), and a
+    streaming answer renders its last block 20 times a second."""
+    markdown = copy.copy(_BLANK[dark])
+    markdown.markup, markdown.parsed = text, _PARSER.parse(text)
+    return markdown
 
 
 def _rich_color(value: str | None) -> RichColor | None:

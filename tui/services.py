@@ -28,6 +28,10 @@ class EngineSource(Protocol):
         """The engine for a resolved RunTarget (its file and adapter)."""
         ...
 
+    def close(self) -> None:
+        """whirr is exiting: let go of every model now, without waiting (runner processes end)."""
+        ...
+
 
 class Services(Protocol):
     """The app's settings, stores, engines and meters, and the few things it does for screens."""
@@ -43,7 +47,7 @@ class Services(Protocol):
 
     @property
     def engines(self) -> EngineSource:
-        """The engine source (its first use, in a thread, may import llama.cpp)."""
+        """The engine source (its first use, in a thread, builds it)."""
         ...
 
     def persona_target(self, model: str) -> RunTarget | None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.badgguf import write_bad_gguf
+from tests.runnerkit import write_bad_gguf
 
 pytestmark = pytest.mark.model
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.runnerkit import gone_within
 from tui.engine.base import ChatMessage, ChatRequest, DoneEvent, StatusEvent, TokenEvent
 from tui.engine.llama import LlamaEngine
 from tui.engine.loading import physical_cores
@@ -36,19 +37,6 @@ def runner(starter_path: Path, tmp_path: Path):
     engine = RunnerEngine(starter_path, "smollm2:135m", model_id="abc", registry=tmp_path / "runners")
     yield engine
     engine.unload()
-
-
-def gone_within(pid: int, seconds: float) -> bool:
-    """True when process `pid` has ended (or is a zombie) within `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.02)
-    return False
 
 
 async def collect(engine: RunnerEngine, request: ChatRequest, stop_after: int | None = None,

@@ -22,14 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def ps_command(args: argparse.Namespace) -> int:
     """Print the loaded models' table."""
     from tui.engine.runner.registry import loaded_models, registry_dir
-    from tui.format import human_size, human_until
+    from tui.format import columns, human_size, human_until
 
     context = load_context()
     rows = [("NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL")]
     for model in loaded_models(registry_dir(context.paths)):
         rows.append((model.name, model.model_id or "-", human_size(model.memory_bytes), model.processor,
                      str(model.context), human_until(model.until)))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    for row in rows:
-        print("    ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "    " + row[5])
+    for line in columns(rows):
+        print(line)
     return 0

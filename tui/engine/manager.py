@@ -100,6 +100,25 @@ class EngineManager:
         for engine in engines:
             engine.unload()
 
+    def unload_runner(self, pid: int) -> bool:
+        """Unload the model whose runner has process id `pid`, if it is one of this manager's
+        (waits for its running answer); False when it is not."""
+        with self._lock:
+            key = next((k for k, engine in self._engines.items() if engine.pid == pid), None)
+            engine = self._engines.pop(key) if key is not None else None
+        if engine is None:
+            return False
+        engine.unload()
+        return True
+
+    def close(self) -> None:
+        """whirr is exiting: tell every runner to exit now, without waiting for them."""
+        with self._lock:
+            engines = list(self._engines.values())
+            self._engines.clear()
+        for engine in engines:
+            engine.close()
+
     def _make_room(self, needed: int, keep: RunnerEngine) -> None:
         available = psutil.virtual_memory().available
         for key, engine in list(self._engines.items()):

@@ -138,6 +138,9 @@ class SyntheticEngines:
         self._engines: dict[str, SyntheticEngine] = {}
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Nothing runs outside this process: nothing to end."""
+
     def engine_for_target(self, target: RunTarget) -> SyntheticEngine:
         """The engine answering as a resolved target's model."""
         return self.engine_for(target.entry.name)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Tabs
 
@@ -22,13 +23,7 @@ from tui.bindings import binding
 from tui.chat.session_data import SessionData
 from tui.paths import export_folder
 from tui.screens.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
-from tui.screens.help import HelpScreen
-from tui.screens.library import LibraryScreen
-from tui.screens.model_picker import ModelPicker
-from tui.screens.modelfile_editor import ModelfileEditor
-from tui.screens.search import SearchDialog
-from tui.screens.session_dialog import SessionDialog, SessionSettings
-from tui.store.records import SearchHit, Session
+from tui.store.records import Session
 from tui.widgets.meters_panel import LiveAnswer, MetersPanel
 from tui.widgets.prompt import PromptArea
 from tui.widgets.session_tabs import SessionTabs, tab_id
@@ -37,8 +32,13 @@ from tui.widgets.status_line import Status, StatusLine
 from tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
+    from tui.screens.session_dialog import SessionSettings
+    from tui.store.records import SearchHit
     from tui.meters import AnswerEnergy
     from tui.services import Services
+
+# The other screens are imported by the action that opens them: the first frame needs none of
+# them (the Modelfile editor and the library alone took a third of the launch time).
 
 UNDO_SECONDS = 6.0
 METERS_MIN_WIDTH = 120  # "auto" shows the meters panel from this terminal width on
@@ -101,10 +101,15 @@ class ChatScreen(Screen):
     @property
     def view(self) -> SessionView | None:
         """The active session's view."""
-        current = self.query_one(ContentSwitcher).current
+        switcher = self.query_one(ContentSwitcher)
+        current = switcher.current
         if current is None:
             return None
-        return next(iter(self.query(f"#{current}").results(SessionView)), None)
+        try:
+            view = switcher.get_child_by_id(current)  # by id, not a query: asked several times a frame
+        except NoMatches:
+            return None
+        return view if isinstance(view, SessionView) else None
 
     def create_session(self) -> Session:
         """A new session from the config's defaults."""
@@ -355,6 +360,8 @@ class ChatScreen(Screen):
 
     def action_session_settings(self) -> None:
         """Edit the session's system prompt and parameters."""
+        from tui.screens.session_dialog import SessionDialog
+
         view = self.view
         if view is None:
             return
@@ -375,6 +382,8 @@ class ChatScreen(Screen):
 
     def action_pick_model(self) -> None:
         """Switch the session's model or persona (the conversation is kept)."""
+        from tui.screens.model_picker import ModelPicker
+
         view = self.view
         if view is None:
             return
@@ -393,6 +402,8 @@ class ChatScreen(Screen):
 
     def action_open_library(self) -> None:
         """Open the model library; the model chosen there is used in this session."""
+        from tui.screens.library import LibraryScreen
+
         view = self.view
         self.app.push_screen(LibraryScreen(self.services, view.session.model if view is not None else ""), self.use_model)
 
@@ -436,10 +447,14 @@ class ChatScreen(Screen):
 
     def action_modelfile_editor(self) -> None:
         """Open the Modelfile editor over the chat."""
+        from tui.screens.modelfile_editor import ModelfileEditor
+
         self.app.push_screen(ModelfileEditor(self.services))
 
     def action_search(self) -> None:
         """Search every chat; the hit chosen opens in its tab."""
+        from tui.screens.search import SearchDialog
+
 
         async def done(hit: SearchHit | None) -> None:
             if hit is None:
@@ -512,6 +527,8 @@ class ChatScreen(Screen):
 
     def action_help(self) -> None:
         """Show every binding."""
+        from tui.screens.help import HelpScreen
+
         self.app.push_screen(HelpScreen(self.services.config.keys))
 
 def _first_line(text: str, limit: int = 40) -> str:

@@ -122,15 +122,21 @@ class ChoiceDialog(Dialog[int | None]):
 
     DEFAULT_CSS = """
     ChoiceDialog OptionList { height: auto; max-height: 16; border: none; padding: 0; &:focus { border: none; } }
+    ChoiceDialog .header { padding: 0 1; text-style: bold; }
     """
 
-    def __init__(self, title: str, choices: Sequence[str], hint: str = "Enter: choose   Esc: cancel") -> None:
+    def __init__(
+        self, title: str, choices: Sequence[str], hint: str = "Enter: choose   Esc: cancel", header: str = ""
+    ) -> None:
+        """`header`: a line above the entries (the column names of a table)."""
         super().__init__()
-        self._title, self._choices, self._hint = title, list(choices), hint
+        self._title, self._choices, self._hint, self._header = title, list(choices), hint, header
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as box:
             box.border_title = self._title
+            if self._header:
+                yield Label(self._header, classes="header", markup=False)
             yield OptionList(*(Option(text, id=str(i)) for i, text in enumerate(self._choices)))
             yield Label(self._hint, classes="hint", markup=False)
 

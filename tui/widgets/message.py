@@ -108,11 +108,18 @@ class MarkdownChunk(Widget):
         self._rendered: dict[int, list[Strip]] = {}  # by width; layout may try two widths
 
     def show(self, source: str, dark: bool) -> None:
-        """Render `source` (code highlighted for a dark or light background)."""
+        """Render `source` (code highlighted for a dark or light background). While the chunk
+        keeps its height (a streaming answer's last line grows), only its lines are painted
+        again: a layout would reflow the whole screen, most of a frame's cost."""
+        width = self.content_size.width
+        height = len(self._rendered[width]) if self.source and width in self._rendered else None
         self.source, self._dark = source, dark
         self._rendered.clear()
         self.display = bool(source)
-        self.refresh(layout=True)
+        if height is not None and source and len(self._lines_for(width)) == height:
+            self.refresh()
+        else:
+            self.refresh(layout=True)
 
     def _lines_for(self, width: int) -> list[Strip]:
         lines = self._rendered.get(width)
@@ -177,12 +184,14 @@ class AnswerMessage(Vertical):
         self._thinking: Collapsible | None = None
         self._has_think = think is not None
         self._status_shown = False  # a status before the first token, cleared by `feed`
+        self._tail: MarkdownChunk | None = None  # the chunk holding the growing last block
 
     def compose(self) -> ComposeResult:
         yield Label(self.model or "answer", classes="answer-header", markup=False)
         if self._has_think:
             yield self._make_thinking()
-        yield MarkdownChunk(self._answer, classes="tail")
+        self._tail = MarkdownChunk(self._answer, classes="tail")
+        yield self._tail
         yield Label(self._meta_text(), classes="answer-meta", markup=False)
 
     def on_mount(self) -> None:
@@ -257,7 +266,8 @@ class AnswerMessage(Vertical):
             return
         self._answer += answer
         dark = self.app.current_theme.dark
-        tail = self.query_one(".tail", MarkdownChunk)
+        tail = self._tail
+        assert tail is not None
         live = self._answer[self._frozen :]
         cut = freeze_point(live)
         if cut:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,7 +22,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.format import everyday_equivalents, format_co2, format_cost, format_duration, format_joules, format_watts, format_wh, human_size
-from tui.meters import AnswerEnergy, GpuReading, LiveEnergy, Sample
+
+if TYPE_CHECKING:
+    from tui.meters import AnswerEnergy, GpuReading, LiveEnergy, Sample
 
 PANEL_WIDTH = 36
 TEXT_WIDTH = PANEL_WIDTH - 4  # the left border, the padding and room for a scrollbar
@@ -198,6 +201,7 @@ class MetersPanel(VerticalScroll, can_focus=False):
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
         self._machine_lines = 0
+        self._answer_lines = 0
 
     def compose(self) -> ComposeResult:
         yield Static(machine_text(None, ()), id="machine")
@@ -215,7 +219,10 @@ class MetersPanel(VerticalScroll, can_focus=False):
 
     def show_answer(self, live: LiveAnswer | None, last: AnswerEnergy | None, remote: str = "") -> None:
         """The answer being written, or (when `live` is None) the last one (`remote`: its server)."""
-        self.query_one("#answer", Static).update(answer_text(live, last, remote))
+        text = answer_text(live, last, remote)
+        lines = text.plain.count("\n")
+        self.query_one("#answer", Static).update(text, layout=lines != self._answer_lines)  # as show_machine
+        self._answer_lines = lines
 
     def show_totals(self, session: dict[str, float], everything: dict[str, float], currency: str) -> None:
         """Sums from the store (`Database.session_totals`) for the session and for all time."""

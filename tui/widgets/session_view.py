@@ -9,6 +9,7 @@ for in a thread, as is everything that may block (loading, counting tokens).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -24,7 +25,6 @@ from tui.chat.pipeline import AnswerPipeline, Outcome, count_context, describe_e
 from tui.chat.session_data import SessionData, history_for, view_start_index, with_persona
 from tui.engine.base import ChatRequest, Stats
 from tui.engine.options import Options
-from tui.meters import Measurement
 from tui.models.fit import DoesNotFit
 from tui.store.records import DatabaseError, Session
 from tui.widgets.message import AnswerMessage, UserMessage
@@ -32,9 +32,11 @@ from tui.widgets.prompt import PromptArea
 from tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
+    from tui.meters import Measurement
     from tui.services import Services
 
-FRAME = 1 / 30  # how often a streaming answer is rendered
+FRAME = 1 / 20  # how often a streaming answer is rendered: plenty for reading
+STATUS_EVERY = 0.25  # seconds between updates of the status line's tok/s and context while streaming
 
 
 class SessionView(Vertical):
@@ -202,9 +204,14 @@ class SessionView(Vertical):
             self._save(self.data.finish_answer, answer_id, outcome.text, outcome.state, stats, outcome.energy)
             self.streaming, self.rate = False, None
 
+        status_at = 0.0
+
         def frame() -> None:
+            nonlocal status_at
             widget.flush()
-            if self._pipeline is not None and self._pipeline.tokens:
+            now = time.monotonic()
+            if self._pipeline is not None and self._pipeline.tokens and now - status_at >= STATUS_EVERY:
+                status_at = now
                 self.rate = self._pipeline.rate()
                 self.context_used = self._pipeline.context_used  # grows as the answer streams
                 self.post_message(self.Changed(self))

@@ -220,6 +220,15 @@ class RunnerEngine:
         with self._lock:
             self._stop()
 
+    def close(self) -> None:
+        """End the runner now without waiting for anything (whirr is exiting); a running answer
+        ends as if the runner had stopped."""
+        if self._timer is not None:
+            self._timer.cancel()
+        connection = self._connection
+        if connection is not None:
+            connection.close()
+
     def _stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()

@@ -58,7 +58,9 @@ class RunnerConnection:
         self.pid = self.process.pid
         WHIRR_PROCESSES.add(self.pid)
         assert self.process.stdin is not None
-        self._writer = FrameWriter(self.process.stdin.fileno())
+        # The writer owns its own descriptor, so closing it can never race a write onto a reused one.
+        self._writer = FrameWriter(os.dup(self.process.stdin.fileno()))
+        self.process.stdin.close()
         self._handlers: dict[int, Handler] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -105,14 +107,15 @@ class RunnerConnection:
     def stop(self, timeout: float = 2.0) -> None:
         """Ask the runner to exit; kill it if it has not within `timeout` seconds."""
         if self.alive:
-            self.send({"op": "exit"})
-            try:
-                self.process.stdin.close()  # type: ignore[union-attr]
-            except OSError:
-                pass
+            self.close()
             if not self._ended.wait(timeout):
                 self.kill()
         self._ended.wait(timeout)
+
+    def close(self) -> None:
+        """Tell the runner to exit and close its pipe, without waiting."""
+        self.send({"op": "exit"})
+        self._writer.close()
 
     def kill(self) -> None:
         """SIGKILL the runner (its pending requests hear that it died)."""
@@ -141,6 +144,7 @@ class RunnerConnection:
             log.warning("runner %d: unreadable output: %s", self.pid, error)
             self.kill()
         code = self.process.wait()
+        self._writer.close()
         WHIRR_PROCESSES.remove(self.pid)
         self.reason = f"signal {-code}" if code < 0 else f"exit code {code}"
         if code != 0:

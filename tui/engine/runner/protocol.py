@@ -47,18 +47,27 @@ def read_frame(stream: BinaryIO) -> dict[str, Any] | None:
 
 
 class FrameWriter:
-    """Writes frames to a file descriptor from any thread, whole (one lock)."""
+    """Writes frames to a file descriptor it owns, from any thread, whole (one lock)."""
 
     def __init__(self, fd: int) -> None:
-        self.fd = fd
+        self._fd = fd
         self._lock = threading.Lock()
 
     def send(self, message: dict[str, Any]) -> None:
-        """Write one message; raises OSError when the other side has gone."""
+        """Write one message; raises OSError when the other side has gone or it is closed."""
         data = memoryview(encode(message))
         with self._lock:
+            if self._fd < 0:
+                raise BrokenPipeError("the frame writer is closed")
             while data:
-                data = data[os.write(self.fd, data) :]
+                data = data[os.write(self._fd, data) :]
+
+    def close(self) -> None:
+        """Close the descriptor (after any frame being written); later sends raise OSError."""
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
 
 def options_to_dict(options: Options) -> dict[str, Any]:

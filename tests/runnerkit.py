@@ -1,10 +1,26 @@
-"""A GGUF that llama.cpp refuses at load: a valid header and metadata, tensors of the wrong shape."""
+"""For the runner tests: a GGUF that llama.cpp refuses at load (a valid header and metadata,
+tensors of the wrong shape), and waiting, with a deadline, for a process to end."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil
+
+
+def gone_within(pid: int, seconds: float) -> bool:
+    """True when process `pid` has ended (or is a zombie) within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def write_bad_gguf(path: Path) -> Path:
