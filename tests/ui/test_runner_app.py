@@ -9,13 +9,8 @@ from pathlib import Path
 
 import pytest
 
-<<<<<<< HEAD
-from tests.badgguf import write_bad_gguf
-from tests.ui.helpers import active_view, palette_results, press_now, screen_text, send, settle, wait_until
-=======
 from tests.runnerkit import gone_within, write_bad_gguf
-from tests.ui.helpers import active_view, press_now, screen_text, send, settle
->>>>>>> main
+from tests.ui.helpers import active_view, palette_results, press_now, screen_text, send, settle, wait_until
 from tui.app import WhirrApp
 from tui.screens.dialogs import ChoiceDialog
 from tui.config import Config, save_config

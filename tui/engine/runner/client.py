@@ -128,11 +128,10 @@ class RunnerEngine:
                     sink.put(DoneEvent("", Stats(finish_reason="cancelled")))
                     return
         try:
-            done = self._answer(request, sink, started)
-            self._after_request(request.keep_alive)
+            sink.put(self._answer(request, sink, started))
+            self._after_request(request.keep_alive)  # keep_alive 0: the runner exits after the answer is out
         finally:
             self._lock.release()
-        sink.put(done)
 
     def _answer(self, request: ChatRequest, sink: EventSink, started: float) -> DoneEvent:
         try:
