@@ -14,9 +14,19 @@ Temperature 0, a fixed seed and num_predict (200) make every run produce the sam
 Floors (issue 11): app >= 0.95x cli; busy >= 0.40x quiet. The load average is printed at the
 start and at the end: on a shared machine the figures are indicative only.
 
-Where the app's time goes while streaming (py-spy record --threads -f raw on the app child,
-200 tokens of the starter model at ~100 tok/s, 2 cores, before the UI work of issue 11):
-see README "Performance" for the breakdown measured and what was cut.
+Where the app's time goes while streaming (py-spy record --threads -f raw on the app child, and
+on `benchmarks/stream_ui.py cpu`, which streams a synthetic answer at 100 tok/s without a model):
+- runner process: llama.cpp on its main thread (and OpenMP workers), all of the generation;
+- app, main thread (asyncio + Textual), 0.31-0.36 CPU s/s at 100 tok/s before issue 11's UI
+  work, 0.24-0.26 after: Textual's screen update about half (a whole-screen layout each time the
+  answer gains a line, a second one when the new sizes are applied, then a repaint of the
+  scrolled transcript), repainting the growing block about a tenth, rendering the last Markdown
+  block about a tenth (it was mostly Rich building a new Markdown parser per render), status
+  line and view bookkeeping about a tenth (before: 30 updates a second, the view found by a DOM
+  query), the meters panel about 2% (before: a layout 4 times a second);
+- app, other threads: the sampler (whirr-meters) and the runner connection's reader under 1% of
+  a core each.
+Figures taken on a shared 2-core machine (load average 7-10) are indicative only.
 """
 
 from __future__ import annotations

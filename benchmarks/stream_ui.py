@@ -280,11 +280,17 @@ from textual.app import App
 from textual.widgets import Footer, Static
 
 class Bare(App):
-    BINDINGS = [("f1", "bell", "Help"), ("ctrl+o", "bell", "Model"), ("ctrl+q", "quit", "Quit")]
+    BINDINGS = [("f1", "nothing", "Help"), ("ctrl+o", "nothing_else", "Model"), ("ctrl+q", "quit", "Quit")]
 
     def compose(self):
         yield Static("a bare app")
         yield Footer()
+
+    def action_nothing(self):
+        pass
+
+    def action_nothing_else(self):
+        pass
 
 Bare().run()
 """

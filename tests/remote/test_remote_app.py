@@ -154,7 +154,7 @@ async def test_a_refused_key_is_named(whirr_home: Path, keyed_stand_in: StandIn,
 
 
 async def test_an_unreachable_server_does_not_hold_up_local_models(whirr_home: Path, stand_in: StandIn) -> None:
-    app = remote_app(stand_in, "smollm2:135m", down=True)
+    app = remote_app(stand_in, "gpu/thinker", down=True)  # no local model loads meanwhile
     async with app.run_test(size=(150, 40)) as pilot:
         await settle(pilot)
         started = time.monotonic()
@@ -181,10 +181,10 @@ async def test_an_unreachable_server_does_not_hold_up_local_models(whirr_home: P
 
 
 async def test_the_library_lists_servers_and_deletes_on_the_server_after_asking(whirr_home: Path, stand_in: StandIn) -> None:
-    app = remote_app(stand_in, "smollm2:135m", down=True)
+    app = remote_app(stand_in, "gpu/thinker", down=True)  # no local model loads meanwhile
     async with app.run_test(size=(150, 40)) as pilot:
         await settle(pilot)
-        screen = LibraryScreen(pilot.app, "smollm2:135m")
+        screen = LibraryScreen(pilot.app, "gpu/thinker")
         await app.push_screen(screen)
         await listed(pilot, screen)
         rows = {row.name: row for row in screen._rows}

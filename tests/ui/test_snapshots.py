@@ -166,3 +166,21 @@ def test_meters_panel_toggled_on_at_80_columns(make_app: AppFactory, snap_compar
     from tests.ui.test_meters_panel import seeded_with_energy
 
     assert snap_compare(seeded_with_energy(make_app), terminal_size=(80, 24), run_before=pressing("f5"))
+
+
+def test_loaded_models_dialog(make_app: AppFactory, snap_compare) -> None:  # noqa: ANN001
+    """The palette's Loaded models, as `whirr ps` lays it out (rows fixed here: a real runner's
+    memory and deadline change from run to run; tests/ui/test_runner_app.py drives the real one)."""
+    from tui.format import columns
+    from tui.screens.dialogs import ChoiceDialog
+
+    lines = columns([["NAME", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"],
+                     ["smollm2:135m", "187 MB", "100% CPU", "4096", "4 minutes from now"],
+                     ["qwen2.5:0.5b", "512 MB", "100% CPU", "8192", "Forever"]], gap=3)
+
+    async def run(pilot: Pilot) -> None:
+        await ready(pilot)
+        pilot.app.push_screen(ChoiceDialog("Loaded models", lines[1:], "Enter: unload   Esc: close", header=lines[0]))
+        await ready(pilot)
+
+    assert snap_compare(make_app(), run_before=run)
