@@ -5,7 +5,6 @@ code's own."""
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -142,19 +141,17 @@ def test_defaults_are_ollamas_default_options() -> None:
     assert defaults.num_ctx == 4096  # OLLAMA_CONTEXT_LENGTH unset, a machine with little VRAM
 
 
-def test_the_config_validator_is_cheap_to_import() -> None:
-    """msgspec was chosen over pydantic for this: config.toml is read by `whirr list` too
+def test_the_config_validator_stays_light() -> None:
+    """msgspec was chosen over pydantic because config.toml is read by `whirr list` too
     (measured here: msgspec about 10 ms to import, pydantic about 40 ms plus about 70 ms to build
-    the models)."""
+    the models). The time itself is a benchmark's business; this checks the choice holds."""
     import subprocess
     import sys
 
-    code = "import time; t = time.perf_counter(); import msgspec; print(time.perf_counter() - t)"
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True) for _ in range(3)]
-    best = min(float(run.stdout) for run in runs)
-    assert best < 0.1, f"importing msgspec took {best:.3f} s"
-    started = time.perf_counter()
-    from tui.config import config_from_dict
-
-    config_from_dict({"options": {"temperature": 0.5}, "meters_panel": "on", "model_dirs": ["/a"]})
-    assert time.perf_counter() - started < 0.05
+    code = (
+        "import sys; from tui.config import config_from_dict; "
+        "config_from_dict({'options': {'temperature': 0.5}, 'meters_panel': 'on', 'model_dirs': ['/a']}); "
+        "print(sorted(m for m in ('pydantic', 'msgspec') if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "['msgspec']"
