@@ -38,6 +38,8 @@ def editing(text: str | None = None, cursor: tuple[int, int] = (0, 0)) -> Callab
             area.replace(text, (0, 0), area.document.end)
             editor.check_now()
         editor.area.move_cursor(cursor)
+        # The FROM check reads the library in a thread and then shows its verdict: wait for it.
+        await pilot.app.workers.wait_for_complete([w for w in pilot.app.workers if w.group == "check-base"])
         await pilot.pause()
         await ready(pilot)
 
