@@ -32,12 +32,13 @@ Handler = Callable[[dict[str, Any]], None]
 
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whirr-runner-spawner")
 
+RUNNER_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+"""Added to a runner's environment (see README, Performance: measured with `whirr bench --threads-policy`)."""
+
+
 def runner_environment() -> dict[str, str]:
-    """The environment a runner starts with: whirr's own. OpenMP keeps its default spin-wait:
-    on a quiet 2-core VM, `benchmarks/runner_threads.py` measured the thread governor with the
-    default spin at 64.9 tok/s quiet and 42.8 busy, against 49.4 and 37.0 with
-    OMP_WAIT_POLICY=PASSIVE (see README, Performance). A user's own OMP_* settings pass through."""
-    return dict(os.environ)
+    """The environment a runner starts with: whirr's, plus RUNNER_ENV unless the user set those."""
+    return {**RUNNER_ENV, **os.environ}
 
 
 class RunnerConnection:
