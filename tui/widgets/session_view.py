@@ -96,9 +96,9 @@ class SessionView(Vertical):
     # -- state shown elsewhere ---------------------------------------------------------------
 
     def _changed(self) -> None:
-        if not self.is_attached:
-            return  # the tab was closed while something finished in the background
-        notice = self.query_one(".notice", Static)
+        notice = next(self.query(".notice").results(Static), None)
+        if not self.is_attached or notice is None:
+            return  # the tab was closed (or is closing) while something finished in the background
         way_out = "Ctrl+O: pick a model, or Load anyway (Ctrl+P)" if self.too_big else "Ctrl+O: pick a model"
         notice.update(f"{self.problem}  —  {way_out}" if self.problem else "")
         notice.set_class(bool(self.problem), "-shown")
