@@ -273,12 +273,7 @@ class OllamaRoutes:
             if stats.finish_reason == "error":
                 return error_response(500, stats.error)
             return JSONResponse(last(served, text))
-        first, rest = await answer_stream(request, job)
-        if isinstance(first, Served):
-            note_served(request, first)  # ended before any text: cancelled, or an error
-        if isinstance(first, Served) and first.done.stats.finish_reason == "error":
-            await rest.aclose()
-            return error_response(500, first.done.stats.error)
+        rest = await answer_stream(request, job)
 
         async def lines() -> AsyncIterator[bytes]:
             async for event in rest:

@@ -232,12 +232,7 @@ class OpenAIRoutes:
                 raise ApiError(500, served.done.stats.error)
             return JSONResponse(whole(served, text))
         include_usage = bool((get(body, "stream_options", dict, {}) or {}).get("include_usage"))
-        first, rest = await answer_stream(request, job)
-        if isinstance(first, Served):
-            note_served(request, first)  # ended before any text: cancelled, or an error
-        if isinstance(first, Served) and first.done.stats.finish_reason == "error":
-            await rest.aclose()
-            raise ApiError(500, first.done.stats.error)
+        rest = await answer_stream(request, job)
 
         async def events() -> AsyncIterator[bytes]:
             async for event in rest:

@@ -12,6 +12,7 @@ from typing import Any
 
 from tui.engine.base import StatusEvent, TokenEvent
 from tui.meters.answer import AnswerEnergy
+from tui.server.inputs import ApiError
 from tui.server.service import Job, Served
 
 LOG_NOTES = "whirr.log_notes"
@@ -84,12 +85,17 @@ async def first_output(events: AsyncIterator[Any]) -> TokenEvent | Served:
     raise RuntimeError("an answer ended without a Served")
 
 
-async def answer_stream(request: Any, job: Job) -> tuple[TokenEvent | Served, AsyncIterator[TokenEvent | Served]]:
-    """Wait for the answer's first text (or its end, an error before any output), watching for a
-    disconnect; returns it and an iterator of the rest, which cancels the job if abandoned."""
+async def answer_stream(request: Any, job: Job) -> AsyncIterator[TokenEvent | Served]:
+    """Wait for the answer's first text (or its end), watching for a disconnect; returns an
+    iterator of the answer from there, which cancels the job if abandoned. An answer that ended
+    before any text is noted in the access log, and one that failed raises ApiError(500)."""
     events = job.events()
     async with cancel_on_disconnect(request, job):
         first = await first_output(events)
+    if isinstance(first, Served):
+        note_served(request, first)  # ended before any text: cancelled, or an error
+        if first.done.stats.finish_reason == "error":
+            raise ApiError(500, first.done.stats.error)  # in the shape of the caller's API
 
     async def rest() -> AsyncIterator[TokenEvent | Served]:
         try:
@@ -103,7 +109,7 @@ async def answer_stream(request: Any, job: Job) -> tuple[TokenEvent | Served, As
         finally:
             job.cancel()  # a client gone mid-stream: stop generating now (no-op once done)
 
-    return first, rest()
+    return rest()
 
 
 async def whole_answer(request: Any, job: Job) -> tuple[str, Served]:
