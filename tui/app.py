@@ -24,7 +24,8 @@ from textual.theme import Theme
 
 from tui.actions import APP_ACTIONS, CHAT_ACTIONS, EDITOR_ACTIONS, LIBRARY_ACTIONS, unknown_key_ids
 from tui.bindings import binding, key_problem
-from tui.config import load_config, save_config
+from tui.config import keep_alive_seconds, load_config, save_config
+from tui.engine.keepalive import parse_keep_alive
 from tui.markdown import markdown_styles
 from tui.models.library import Library
 from tui.models.personas import PersonaStore, RunTarget, resolve_target
@@ -78,6 +79,11 @@ class WhirrApp(App[None]):
         read_alt_digits_as_alt()  # Alt+1..9 jump to tabs over SSH and tmux too
         self.paths = paths or resolve_paths()
         self.config, self.startup_warnings = load_config(self.paths)
+        try:
+            self.keep_alive = keep_alive_seconds(self.config)  # seconds a model stays loaded after an answer
+        except ValueError as error:
+            self.startup_warnings.append(f"{error}; using config keep_alive")
+            self.keep_alive = parse_keep_alive(self.config.keep_alive)
         self.library = Library.from_config(self.paths, self.config)
         self.personas = PersonaStore(self.paths)
         self._engines = engines
@@ -198,10 +204,9 @@ class WhirrApp(App[None]):
         imported in the app's own process)."""
         with self._engines_lock:
             if self._engines is None:
-                from tui.engine.keepalive import parse_keep_alive
                 from tui.engine.manager import EngineManager
 
-                self._engines = EngineManager(self.library, self.personas, parse_keep_alive(self.config.keep_alive))
+                self._engines = EngineManager(self.library, self.personas, self.keep_alive)
             return self._engines
 
     def persona_target(self, model: str) -> RunTarget | None:

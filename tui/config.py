@@ -15,12 +15,13 @@ file when whirr saves the config. A file that is not TOML at all is moved aside 
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, get_args, get_type_hints
 
-from tui.engine.keepalive import DEFAULT_KEEP_ALIVE, parse_keep_alive
+from tui.engine.keepalive import DEFAULT_KEEP_ALIVE, ENV_VAR as KEEP_ALIVE_ENV, KeepAliveError, parse_keep_alive
 from tui.engine.options import Options, ParameterError, check_option, option_note
 from tui.files import move_aside, write_atomically
 from tui.validation import located
@@ -107,10 +108,25 @@ def config_from_dict(data: dict[str, Any]) -> tuple[Config, list[str]]:
             problems.append(f"note: options.{name}: {note}")
     try:
         parse_keep_alive(config.keep_alive)
-    except ValueError as error:
-        problems.append(f"keep_alive: {error}; using the default")
+    except KeepAliveError as error:
+        problems.append(f"keep_alive: {error}; using the default, {DEFAULT_KEEP_ALIVE}")
         config.keep_alive = DEFAULT_KEEP_ALIVE
     return config, problems
+
+
+def keep_alive_seconds(config: Config, given: str | None = None) -> float:
+    """The keep_alive in effect, in seconds (see tui.engine.keepalive): `given` (a --keepalive
+    flag), else WHIRR_KEEP_ALIVE, else the config's keep_alive. KeepAliveError naming where a
+    bad value came from."""
+    for source, value in (("--keepalive", given), (KEEP_ALIVE_ENV, os.environ.get(KEEP_ALIVE_ENV) or None)):
+        if value is not None:
+            try:
+                return parse_keep_alive(value)
+            except KeepAliveError as error:
+                raise KeepAliveError(
+                    f"invalid {source} {value!r}: {error} (use a duration like 5m, 1h30m, 300ms, or seconds)"
+                ) from None
+    return parse_keep_alive(config.keep_alive)
 
 
 def _drop_unknown(data: dict[str, Any]) -> list[str]:

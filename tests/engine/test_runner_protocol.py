@@ -1,4 +1,4 @@
-"""Frames, request and statistics encodings, keep_alive durations and the loaded-models registry
+"""Frames, request and statistics encodings and the loaded-models registry
 (no model needed)."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import psutil
 import pytest
 
 from tui.engine.base import ChatMessage, ChatRequest, Stats
-from tui.engine.keepalive import parse_keep_alive
 from tui.engine.options import Options
 from tui.engine.runner.protocol import (
     HEADER,
@@ -52,20 +51,6 @@ def test_request_and_stats_survive_the_trip() -> None:
     assert request_from_dict(request_to_dict(request)) == request
     stats = Stats(eval_count=5, eval_duration=0.25, finish_reason="cancelled", error="")
     assert stats_from_dict({**stats_to_dict(stats), "from_a_newer_runner": 1}) == stats
-
-
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("5m", 300.0), ("1h30m", 5400.0), ("90s", 90.0), ("500ms", 0.5), ("0", 0.0), ("-1", -1.0),
-    ("-1m", -60.0), (120, 120.0), ("2.5h", 9000.0),
-])
-def test_keep_alive_reads_like_ollama(text: str | int, seconds: float) -> None:
-    assert parse_keep_alive(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "5 minutes", "m5", "5x", "1h 30m"])
-def test_bad_keep_alive_says_why(text: str) -> None:
-    with pytest.raises(ValueError, match="invalid keep_alive"):
-        parse_keep_alive(text)
 
 
 def _entry(pid: int, started: float, name: str) -> LoadedModel:

@@ -38,6 +38,7 @@ def home_environment(root: Path) -> dict[str, str]:
         "WHIRR_HOST": "",
         "WHIRR_API_KEY": "",
         "WHIRR_ORIGINS": "",
+        "WHIRR_KEEP_ALIVE": "",
     }
 
 

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from tests.server.conftest import Served, free_port, home_environment, start_server
-from tui.server.inputs import DEFAULT_KEEP_ALIVE, ApiError, parse_keep_alive, parse_options
+from tests.engine.test_keepalive import ACCEPTED, REFUSED
+from tui.server.inputs import ApiError, parse_options
 from tui.engine.options import Options
 
 
@@ -120,7 +121,7 @@ def test_errors_have_each_apis_shape(idle: Served) -> None:
         (httpx.post(url + "/api/chat", json={"model": "smollm2:135m", "messages": [{"role": "user", "content": "hi"}],
                                             "options": {"temperature": "hot"}}), 400, 'option "temperature" must be of type float32'),
         (httpx.post(url + "/api/generate", json={"model": "smollm2:135m", "prompt": "x", "keep_alive": "soon"}), 400,
-         'invalid keep_alive: time: invalid duration "soon"'),
+         'time: invalid duration "soon"'),
         (httpx.post(url + "/api/generate", json={"model": "smollm2:135m", "prompt": "x", "raw": True, "system": "s"}), 400,
          "raw mode does not support template, system, or context"),
         (httpx.post(url + "/api/chat", json={"model": "smollm2:135m", "messages": [{"role": "user", "content": "hi"}],
@@ -199,15 +200,32 @@ def test_the_access_log_has_a_line_per_request_and_never_the_prompt(idle: Served
     assert "SECRET-PROMPT" not in log
 
 
-def test_keep_alive_is_read_as_ollama_reads_it() -> None:
-    assert parse_keep_alive(None) == DEFAULT_KEEP_ALIVE
-    assert parse_keep_alive(0) == 0 and parse_keep_alive("0") == 0
-    assert parse_keep_alive(30) == 30 and parse_keep_alive(1.5) == 1.5
-    assert parse_keep_alive("5m") == 300 and parse_keep_alive("1h30m") == 5400 and parse_keep_alive("250ms") == 0.25
-    assert parse_keep_alive(-1) is None and parse_keep_alive("-1m") is None
-    for bad in ("5", "soon", "m", True, [1]):
-        with pytest.raises(ApiError):
-            parse_keep_alive(bad)
+def test_keep_alive_fields_are_read_as_ollama_reads_them(idle: Served) -> None:
+    """Every form through real HTTP: an accepted keep_alive gets as far as the model lookup (404,
+    as Ollama does for an unknown model), a refused one is a 400 with Ollama's text."""
+    with httpx.Client(base_url=idle.url) as client:
+        for path, field in (("/api/generate", "prompt"), ("/api/chat", "messages")):
+            for value, _ in ACCEPTED:
+                reply = client.post(path, json={"model": "nope", field: "hi" if field == "prompt" else [], "keep_alive": value})
+                assert (reply.status_code, reply.json()) == (404, {"error": "model 'nope' not found"}), (path, value)
+            for value, message in REFUSED:
+                reply = client.post(path, json={"model": "nope", "keep_alive": value})
+                assert (reply.status_code, reply.json()) == (400, {"error": message}), (path, value)
+            missing = client.post(path, json={"model": "nope", "keep_alive": None})  # null: the server's keep_alive
+            assert missing.status_code == 404
+
+
+def test_a_bad_keepalive_for_serve_is_one_line(tmp_path: Path) -> None:
+    env = home_environment(tmp_path)
+    flag = serve(tmp_path, "--port", str(free_port()), "--keepalive", "soon")
+    assert (flag.returncode, flag.stderr) == (
+        1, "Error: invalid --keepalive 'soon': time: invalid duration \"soon\" (use a duration like 5m, 1h30m, 300ms, or seconds)\n"
+    )
+    from_env = serve(tmp_path, "--port", str(free_port()), env={**env, "WHIRR_KEEP_ALIVE": "5x"})
+    assert (from_env.returncode, from_env.stderr) == (
+        1, "Error: invalid WHIRR_KEEP_ALIVE '5x': time: unknown unit \"x\" in duration \"5x\" (use a duration like 5m, 1h30m, 300ms, "
+        "or seconds)\n"
+    )
 
 
 def test_options_are_typed_as_ollama_types_them() -> None:

@@ -272,3 +272,18 @@ async def test_an_invalid_key_string_is_refused_with_a_warning(whirr_home: Path,
         await pilot.pause()
         help_text = screen_text(app)
         assert "Ctl+T" not in help_text and "Ctrl+N" in help_text and "Ctrl+G" in help_text
+
+
+async def test_keep_alive_comes_from_the_environment_or_a_warning(
+    whirr_home: Path, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save_config(Config(keep_alive="10m"), resolve_paths())
+    monkeypatch.setenv("WHIRR_KEEP_ALIVE", "1h")
+    assert make_app().keep_alive == 3600.0  # the environment wins over the config, as in `whirr run`
+    monkeypatch.setenv("WHIRR_KEEP_ALIVE", "soon")
+    app = make_app()
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        await pilot.pause()
+        assert any(m.startswith("invalid WHIRR_KEEP_ALIVE 'soon': time: invalid duration") and m.endswith("using config keep_alive")
+                   for m in notices(app)), notices(app)
+        assert app.keep_alive == 600.0  # what the runners get (WhirrApp.engines)

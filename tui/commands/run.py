@@ -24,15 +24,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", metavar="FILE", help="with --batch: write the JSONL answers here instead of stdout")
     parser.add_argument("--force", action="store_true", help="load the model even if it does not seem to fit in memory")
     parser.add_argument("--keepalive", metavar="DURATION",
-                        help="how long the model stays loaded after an answer (5m, 1h, 90s or seconds; "
-                        "0 unloads at once, negative keeps it; default: config keep_alive, 5m)")
+                        help="how long the model stays loaded after an answer (5m, 1h30m, 300ms or seconds; "
+                        "0 unloads at once, negative keeps it; default: WHIRR_KEEP_ALIVE, else config "
+                        "keep_alive, 5m)")
     add_option_flags(parser)
     parser.set_defaults(func=run_command, trailing_words="prompt")
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Entry point of `whirr run`."""
-    from tui.engine.keepalive import parse_keep_alive
+    from tui.config import keep_alive_seconds
     from tui.logs import setup_logging
     from tui.models.fit import DoesNotFit
 
@@ -40,13 +41,13 @@ def run_command(args: argparse.Namespace) -> int:
     setup_logging(context.paths)
     if args.output and not args.batch:
         raise CommandError("--output needs --batch")
+    try:
+        keep_alive = keep_alive_seconds(context.config, args.keepalive)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     target = resolve_usable(context, args.model or context.config.default_model)
     system = next(s for s in (args.system, target.system, context.config.system) if s is not None)
     entry = target.entry
-    try:
-        keep_alive = parse_keep_alive(args.keepalive if args.keepalive is not None else context.config.keep_alive)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
     if entry.server:
         from tui.engine.remote import remote_engine
         from tui.servers import split_remote

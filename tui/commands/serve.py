@@ -45,6 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also allow these browser origins (comma-separated, * matches anything; also WHIRR_ORIGINS); "
         "loopback origins are always allowed",
     )
+    parser.add_argument(
+        "--keepalive",
+        metavar="DURATION",
+        help="how long a model stays loaded after its last request unless the request's keep_alive "
+        "says otherwise (5m, 1h30m, 300ms or seconds; 0 unloads at once, negative keeps it; "
+        "default: WHIRR_KEEP_ALIVE, else config keep_alive, 5m)",
+    )
     parser.set_defaults(func=serve_command)
 
 
@@ -176,6 +183,13 @@ def serve_command(args: argparse.Namespace) -> int:
                 f"{address.host} is not a loopback address: set an API key (--api-key or WHIRR_API_KEY) "
                 "or pass --no-auth to serve without one"
             )
+    from tui.config import keep_alive_seconds
+
+    context = load_context()
+    try:
+        keep_alive = keep_alive_seconds(context.config, args.keepalive)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     origins = [o for value in [*args.origins, os.environ.get("WHIRR_ORIGINS", "")] for o in value.split(",") if o.strip()]
     sock = bind(address)
 
@@ -186,9 +200,8 @@ def serve_command(args: argparse.Namespace) -> int:
     from tui.server.app import create_app
     from tui.server.service import Service
 
-    context = load_context()
     setup_logging(context.paths)
-    service = Service(context.paths, context.config, start_meter(context.config))
+    service = Service(context.paths, context.config, start_meter(context.config), keep_alive)
     console = ConsoleTotals(service)
     service.listeners.append(console)
     app = create_app(service, api_key=api_key, origins=origins)

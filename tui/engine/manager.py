@@ -13,7 +13,8 @@ from typing import Any
 import psutil
 
 from tui.engine.base import EngineError
-from tui.engine.runner.client import DEFAULT_KEEP_ALIVE_S, RunnerEngine
+from tui.engine.keepalive import DEFAULT_KEEP_ALIVE_S
+from tui.engine.runner.client import RunnerEngine
 from tui.engine.runner.registry import LoadedModel, loaded_models, registry_dir
 from tui.models.library import Library
 from tui.models.personas import PersonaStore, RunTarget, model_target, resolve_target

@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 from typing import Any
 
+from tui.engine.keepalive import KeepAliveError, parse_keep_alive
 from tui.engine.options import OPTION_FIELDS, Options, ParameterError, check_option, option_type
 
 log = logging.getLogger("whirr.server")
 
 DEFAULT_BODY_LIMIT = 32 * 1024 * 1024
 """Largest request body accepted (bytes); a 10 MB prompt fits, JSON escaping included."""
-DEFAULT_KEEP_ALIVE = 300.0
-"""Ollama's default: a model stays loaded 5 minutes after its last request."""
 
 
 class ApiError(Exception):
@@ -145,26 +143,13 @@ def typed_option(name: str, value: Any) -> Any:
         raise bad_request(f"invalid option: {error}", param="options") from None
 
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_keep_alive(value: Any) -> float | None:
-    """Ollama's keep_alive: seconds as a number or a Go duration string ("5m", "1h30m", "0");
-    missing means 5 minutes; negative means forever (None). 400 for anything else."""
+def keep_alive(body: dict[str, Any]) -> float | None:
+    """The request's keep_alive in seconds, read as Ollama reads it (tui.engine.keepalive);
+    None when it is missing (the server's keep_alive applies). 400 with Ollama's text."""
+    value = body.get("keep_alive")
     if value is None:
-        return DEFAULT_KEEP_ALIVE
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return None if value < 0 else float(value)
-    if not isinstance(value, str):
-        raise bad_request(f"invalid keep_alive: expected a number or a duration string, got {_json_type(value)}", param="keep_alive")
-    text = value.strip()
-    sign = -1.0 if text.startswith("-") else 1.0
-    body = text.lstrip("+-")
-    if body == "0":
-        return 0.0
-    parts = _DURATION_PART.findall(body)
-    if not body or "".join(a + b for a, b in parts) != body:
-        raise bad_request(f'invalid keep_alive: time: invalid duration "{value}"', param="keep_alive")
-    seconds = sign * sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in parts)
-    return None if seconds < 0 else seconds
+        return None
+    try:
+        return parse_keep_alive(value, request=True)
+    except KeepAliveError as error:
+        raise bad_request(str(error), param="keep_alive") from None

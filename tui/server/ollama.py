@@ -18,7 +18,7 @@ from tui.engine.embedding import shortened
 from tui.engine.grammar import grammar_for_format
 from tui.models.personas import RunTarget
 from tui.models.library import ModelEntry
-from tui.server.inputs import ApiError, bad_request, get, model_name, parse_keep_alive, parse_options, read_json
+from tui.server.inputs import ApiError, bad_request, get, keep_alive, model_name, parse_options, read_json
 from tui.server.replies import answer_stream, energy_fields, note, note_served, rfc3339, whole_answer
 from tui.server.service import Served, Service
 
@@ -170,17 +170,19 @@ class OllamaRoutes:
         note(request, model=name)
         raw_messages = get(body, "messages", list, [])
         streaming = get(body, "stream", bool, True)
-        keep_alive = parse_keep_alive(body.get("keep_alive"))
+        seconds = keep_alive(body)
         target = self.service.resolve(name)
         options = parse_options(body.get("options"), self.service.options_for(target))
         empty = {"model": name, "created_at": "", "message": {"role": "assistant", "content": ""}, "done": True}
         if not raw_messages:
-            return await self._load_or_unload(target, options, keep_alive, empty)
+            return await self._load_or_unload(target, options, seconds, empty)
         messages = parse_messages(raw_messages)
         grammar = format_grammar(body.get("format"))
         system = None if any(m.role == "system" for m in messages) else (target.system or self.service.config.system or None)
-        chat_request = ChatRequest(target.conversation(system, messages), options, template=target.template, grammar=grammar)
-        job = self.service.answer(target, chat_request, keep_alive)
+        chat_request = ChatRequest(
+            target.conversation(system, messages), options, template=target.template, grammar=grammar, keep_alive=seconds
+        )
+        job = self.service.answer(target, chat_request)
 
         def piece(text: str) -> dict[str, Any]:
             return {"model": name, "created_at": rfc3339(), "message": {"role": "assistant", "content": text}, "done": False}
@@ -216,23 +218,24 @@ class OllamaRoutes:
             raise bad_request(f"{json.dumps(name)} does not support images")
         if get(body, "suffix", str):
             raise bad_request(f"registry.ollama.ai/library/{name} does not support insert")
-        keep_alive = parse_keep_alive(body.get("keep_alive"))
+        seconds = keep_alive(body)
         target = self.service.resolve(name)
         options = parse_options(body.get("options"), self.service.options_for(target))
         empty = {"model": name, "created_at": "", "response": "", "done": True}
         if not prompt:
-            return await self._load_or_unload(target, options, keep_alive, empty)
+            return await self._load_or_unload(target, options, seconds, empty)
         if raw and (template or system or context):
             raise bad_request("raw mode does not support template, system, or context")
         grammar = format_grammar(body.get("format"))
         if raw:
-            chat_request = ChatRequest([], options, prompt=prompt, grammar=grammar)
+            chat_request = ChatRequest([], options, prompt=prompt, grammar=grammar, keep_alive=seconds)
         else:
             messages = target.conversation(system or target.system or self.service.config.system or None, [], prompt)
             chat_request = ChatRequest(
-                messages, options, template=template or target.template, context=tuple(context), grammar=grammar, return_context=True
+                messages, options, template=template or target.template, context=tuple(context), grammar=grammar,
+                return_context=True, keep_alive=seconds,
             )
-        job = self.service.answer(target, chat_request, keep_alive)
+        job = self.service.answer(target, chat_request)
 
         def piece(text: str) -> dict[str, Any]:
             return {"model": name, "created_at": rfc3339(), "response": text, "done": False}
@@ -246,13 +249,13 @@ class OllamaRoutes:
 
         return await self._reply(request, job, streaming, piece, last)
 
-    async def _load_or_unload(self, target: RunTarget, options: Any, keep_alive: float | None, reply: dict[str, Any]) -> Response:
+    async def _load_or_unload(self, target: RunTarget, options: Any, seconds: float | None, reply: dict[str, Any]) -> Response:
         """Ollama's empty request: keep_alive 0 unloads the model, anything else loads it."""
-        if keep_alive == 0:
+        if seconds == 0:
             await self.service.unload(target)
             reason = "unload"
         else:
-            await self.service.load(target, options, keep_alive)
+            await self.service.load(target, options, seconds)
             reason = "load"
         return JSONResponse({**reply, "created_at": rfc3339(), "done_reason": reason})
 

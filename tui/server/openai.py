@@ -21,7 +21,7 @@ from tui.engine.base import ChatMessage, ChatRequest, EngineError, Stats, TokenE
 from tui.engine.embedding import shortened
 from tui.engine.grammar import grammar_for_format
 from tui.engine.options import Options
-from tui.server.inputs import ApiError, bad_request, get, parse_keep_alive, read_json, typed_option
+from tui.server.inputs import ApiError, bad_request, get, read_json, typed_option
 from tui.server.replies import answer_stream, energy_fields, note, note_served, whole_answer
 from tui.server.service import Job, Served, Service
 
@@ -155,7 +155,7 @@ class OpenAIRoutes:
             messages.append(ChatMessage(role, content_text(item.get("content"), index)))
         system = None if any(m.role == "system" for m in messages) else (target.system or self.service.config.system or None)
         chat_request = ChatRequest(target.conversation(system, messages), options, template=target.template, grammar=response_grammar(body))
-        job = self.service.answer(target, chat_request, parse_keep_alive(None))
+        job = self.service.answer(target, chat_request)
         ident = f"chatcmpl-{secrets.token_hex(12)}"
         created = int(time.time())
 
@@ -195,7 +195,7 @@ class OpenAIRoutes:
             raise bad_request("prompt must be a string (one prompt per request)", param="prompt")
         if get(body, "suffix", str) or get(body, "echo", bool):
             raise bad_request("suffix and echo are not supported", param="suffix")
-        job = self.service.answer(target, ChatRequest([], options, prompt=prompt, grammar=response_grammar(body)), parse_keep_alive(None))
+        job = self.service.answer(target, ChatRequest([], options, prompt=prompt, grammar=response_grammar(body)))
         ident = f"cmpl-{secrets.token_hex(12)}"
         created = int(time.time())
 

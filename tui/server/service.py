@@ -9,6 +9,7 @@ whirr goes through `Service`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.engine.base import ChatRequest, DoneEvent, EngineError, Stats, StatusEvent, TokenEvent
 from tui.engine.embedding import Embedders, Embeddings, InputTooLong
+from tui.engine.keepalive import DEFAULT_KEEP_ALIVE_S
 from tui.engine.manager import EngineManager
 from tui.engine.options import Options
 from tui.meters.answer import AnswerEnergy, EnergyTotals
@@ -27,7 +29,7 @@ from tui.server.inputs import ApiError
 
 if TYPE_CHECKING:
     from tui.config import Config
-    from tui.engine.llama import LlamaEngine
+    from tui.engine.runner.client import RunnerEngine
     from tui.meters.energy import EnergyMeter
     from tui.models.download import DownloadManager
     from tui.paths import Paths
@@ -91,13 +93,16 @@ class Served:
 
 @dataclass
 class Resident:
-    """A model the server has loaded: the name it was last asked by, its context and expiry."""
+    """A model the server has loaded: the name it was last asked by and its context."""
 
-    engine: "LlamaEngine"
+    engine: "RunnerEngine"
     target: RunTarget
     num_ctx: int
-    expires_at: float | None = None  # wall-clock seconds; None: kept until unloaded
-    timer: asyncio.TimerHandle | None = None
+
+    @property
+    def expires_at(self) -> float | None:
+        """When keep_alive unloads it (seconds since the epoch); None: kept until unloaded."""
+        return self.engine.expires_at
 
 
 class Job:
@@ -139,21 +144,23 @@ class Totals:
 
 
 class Service:
-    """whirr's models behind the API: resolution, answers in FIFO order per model, keep_alive,
-    embeddings, energy and totals."""
+    """whirr's models behind the API: resolution, answers in FIFO order per model, embeddings,
+    energy and totals. keep_alive is the runners' (tui.engine.runner.client): `keep_alive`
+    seconds after a model's last request, unless the request says otherwise."""
 
     def __init__(
         self,
         paths: "Paths",
         config: "Config",
         meter: "EnergyMeter | None" = None,
+        keep_alive: float = DEFAULT_KEEP_ALIVE_S,
     ) -> None:
         self.paths = paths
         self.config = config
         self.meter = meter
         self.library = CachedLibrary.from_config(paths, config)
         self.personas = PersonaStore(paths)
-        self.manager = EngineManager(self.library, self.personas, keep_alive=-1)  # the service times unloads
+        self.manager = EngineManager(self.library, self.personas, keep_alive)
         self.embedders = Embedders()
         self.totals = Totals()
         self.listeners: list[Callable[[Served], None]] = []
@@ -188,14 +195,15 @@ class Service:
 
     # -- answers -------------------------------------------------------------------------------
 
-    def answer(self, target: RunTarget, request: ChatRequest, keep_alive: float | None) -> Job:
+    def answer(self, target: RunTarget, request: ChatRequest) -> Job:
         """Start answering `request` with `target`'s model once the requests before it for the
-        same model are done; the Job's events end with a Served."""
+        same model are done (its keep_alive, when set, replaces the server's for this model);
+        the Job's events end with a Served."""
         job = Job()
-        self._spawn(self._run(job, target, request, keep_alive))
+        self._spawn(self._run(job, target, request))
         return job
 
-    async def _run(self, job: Job, target: RunTarget, request: ChatRequest, keep_alive: float | None) -> None:
+    async def _run(self, job: Job, target: RunTarget, request: ChatRequest) -> None:
         served: Served | None = None
         try:
             engine = self.manager.engine_for_target(target)
@@ -216,7 +224,6 @@ class Service:
                 assert done is not None
                 energy = measurement.finish(done.stats.eval_count) if measurement is not None else None
                 served = Served(done, energy, target.name)
-                self._release(engine, keep_alive)
         except Exception as error:  # whatever happens, the client gets an answer that ends
             log.exception("answer failed")
             served = Served(DoneEvent("", Stats(finish_reason="error", error=f"{type(error).__name__}: {error}")), None, target.name)
@@ -239,64 +246,40 @@ class Service:
         return self._turns.setdefault(id(engine), asyncio.Lock())
 
     def _hold(self, engine: Any, target: RunTarget, options: Options) -> None:
-        """The model is about to be used: no expiry while it works."""
+        """The model is about to be used: remember the name it is asked by and its context."""
         resident = self._residents.get(id(engine))
         if resident is None or resident.engine is not engine:
-            resident = self._residents[id(engine)] = Resident(engine, target, options.num_ctx)
-        resident.target, resident.num_ctx = target, options.num_ctx
-        if resident.timer is not None:
-            resident.timer.cancel()
-        resident.timer, resident.expires_at = None, None
-
-    def _release(self, engine: Any, keep_alive: float | None) -> None:
-        """The request is done: unload now (0), after `keep_alive` seconds, or never (None)."""
-        resident = self._residents.get(id(engine))
-        if resident is None:
-            return
-        if keep_alive is None:
-            return
-        if keep_alive <= 0:
-            self._spawn(self._expire(engine))
-            return
-        resident.expires_at = time.time() + keep_alive
-        loop = asyncio.get_running_loop()
-        resident.timer = loop.call_later(keep_alive, lambda: self._spawn(self._expire(engine)))
-
-    async def _expire(self, engine: Any) -> None:
-        """Unload a model whose keep_alive ran out, unless a request is using or awaiting it."""
-        turn = self._turn(engine)
-        if turn.locked():
-            return
-        resident = self._residents.pop(id(engine), None)
-        if resident is not None and resident.timer is not None:
-            resident.timer.cancel()
-        await asyncio.to_thread(engine.unload)
+            self._residents[id(engine)] = Resident(engine, target, options.num_ctx)
+        else:
+            resident.target, resident.num_ctx = target, options.num_ctx
 
     async def load(self, target: RunTarget, options: Options, keep_alive: float | None) -> None:
-        """Load the model now (an empty chat or generate), in its turn; ApiError if it cannot."""
+        """Load the model now (an empty chat or generate), in its turn, its keep_alive deadline
+        starting again (`keep_alive` seconds, or the server's); ApiError if it cannot."""
         engine = self.manager.engine_for_target(target)
         async with self._turn(engine):
             self._hold(engine, target, options)
+            # a remote model (SERVER/MODEL) is only checked: its server decides how long it stays
+            load = functools.partial(engine.load, options) if target.entry.server else functools.partial(
+                engine.load, options, keep_alive=keep_alive
+            )
             try:
-                await asyncio.to_thread(engine.load, options)
+                await asyncio.to_thread(load)
             except EngineError as error:
                 self._residents.pop(id(engine), None)
                 raise ApiError(500, str(error)) from None
-            self._release(engine, keep_alive)
 
     async def unload(self, target: RunTarget) -> None:
         """Unload the model now (keep_alive 0 with nothing to answer), after its running answers."""
         engine = self.manager.engine_for_target(target)
         async with self._turn(engine):
-            resident = self._residents.pop(id(engine), None)
-            if resident is not None and resident.timer is not None:
-                resident.timer.cancel()
+            self._residents.pop(id(engine), None)
             await asyncio.to_thread(engine.unload)
         self.embedders.unload(target.entry.path)
 
     def residents(self) -> list[Resident]:
-        """The models loaded now, the longest to stay first (Ollama's /api/ps order)."""
-        alive = [r for r in self._residents.values() if r.engine.loaded]
+        """The models loaded now on this machine, the longest to stay first (Ollama's /api/ps order)."""
+        alive = [r for r in self._residents.values() if not r.target.entry.server and r.engine.loaded]
         return sorted(alive, key=lambda r: -(r.expires_at if r.expires_at is not None else float("inf")))
 
     async def embed(self, target: RunTarget, texts: list[str], options: Options, truncate: bool, normalize: bool) -> Embeddings:
@@ -339,9 +322,6 @@ class Service:
 
     def close(self) -> None:
         """Unload every model (server shutdown)."""
-        for resident in self._residents.values():
-            if resident.timer is not None:
-                resident.timer.cancel()
         self._residents.clear()
         if self._downloads is not None:
             self._downloads.shutdown()

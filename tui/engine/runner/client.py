@@ -32,6 +32,7 @@ from tui.engine.base import (
     StatusEvent,
     TokenEvent,
 )
+from tui.engine.keepalive import DEFAULT_KEEP_ALIVE_S
 from tui.engine.loading import load_settings
 from tui.engine.options import Options, context_size
 from tui.engine.runner.connection import RunnerConnection
@@ -42,8 +43,6 @@ CANCEL_GRACE_S = 2.0
 """A runner that has not ended a cancelled answer this long after the cancel is killed."""
 POLL_S = 0.005
 """How often a waiting caller looks at its cancel flag."""
-DEFAULT_KEEP_ALIVE_S = 300.0
-"""Ollama's default: a model stays loaded five minutes after its last request."""
 
 
 def stopped_message(reason: str) -> str:
@@ -79,6 +78,9 @@ class RunnerEngine:
         self.env = env
         self.keep_alive = keep_alive
         """Seconds the model stays loaded after a request that does not say (Ollama's keep_alive)."""
+        self.expires_at: float | None = None
+        """When keep_alive unloads the model (seconds since the epoch); None: not scheduled
+        (kept until unloaded, or not loaded: see `loaded`)."""
         self.force = False
         """Load even when the memory estimate says the model does not fit (`whirr run --force`)."""
         self._lock = threading.Lock()
@@ -162,17 +164,18 @@ class RunnerEngine:
 
     # -- loading ------------------------------------------------------------------------------
 
-    def load(self, options: Options, on_progress: Callable[[int], None] | None = None) -> float:
+    def load(self, options: Options, on_progress: Callable[[int], None] | None = None,
+             keep_alive: float | None = None) -> float:
         """Start a runner and load the model now (or reload for new load-time options); returns
-        the seconds loading took. `on_progress(percent)` hears how far it got. Blocking."""
+        the seconds loading took (0 when it was loaded). `on_progress(percent)` hears how far it
+        got. The keep_alive deadline starts again from now: `keep_alive` seconds, or the
+        engine's. Blocking."""
         with self._lock:
             connection = self._ready(options)
-            if self._settings == load_settings(options):
-                return 0.0
-            reply = self._call(connection, "load", on_progress, options=options_to_dict(options),
-                               keep_alive=self.keep_alive)
+            seconds = self.keep_alive if keep_alive is None else keep_alive
+            reply = self._call(connection, "load", on_progress, options=options_to_dict(options), keep_alive=seconds)
             self._settings = load_settings(options)
-            self._after_request(None)
+            self._after_request(seconds)
             return float(reply["seconds"])
 
     def count_tokens(self, messages: Sequence[ChatMessage], options: Options, template: str | None = None) -> int:
@@ -229,6 +232,7 @@ class RunnerEngine:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self.expires_at = None
         connection, self._connection, self._settings = self._connection, None, None
         if connection is not None:
             connection.stop()
@@ -284,9 +288,11 @@ class RunnerEngine:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self.expires_at = None
         if seconds == 0:
             self._stop()
         elif seconds > 0 and self._connection is not None:
+            self.expires_at = time.time() + seconds
             self._timer = threading.Timer(seconds, self._expire, args=(self._connection,))
             self._timer.daemon = True
             self._timer.start()
