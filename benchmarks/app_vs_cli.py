@@ -134,6 +134,7 @@ async def app_answer(prompt: str, deadline_s: float = 300.0) -> dict:
         names[me] = "main (asyncio/Textual)"
         runner_names = {runner.pid: "main (llama.cpp)"} if runner else {}
         stored = app.db.messages(view.session.id)[-1]
+        runner_report = app.engines.engine_for(view.session.model).runner_info()
         stats = stats_from(stored.stats)
         await pilot.pause()
     app_threads = thread_deltas(app_before, app_after, names)
@@ -145,6 +146,7 @@ async def app_answer(prompt: str, deadline_s: float = 300.0) -> dict:
         "app_cpu_per_s": sum(app_threads.values()) / seconds,
         "app_threads": app_threads,
         "runner_threads": thread_deltas(runner_before, runner_after, runner_names),
+        "thread_changes": runner_report.get("thread_changes", []),
     }
 
 
@@ -253,6 +255,8 @@ def main() -> int:
         for title, key in (("app", "app_threads"), ("runner", "runner_threads")):
             shown = [f"{name} {seconds:.2f}" for name, seconds in last[key].items() if seconds >= 0.01]
             print(f"  {title:7}" + " · ".join(shown))
+        for threads, why in last["thread_changes"]:
+            print(f"  governor: {threads} threads ({why})")
     return 0
 
 

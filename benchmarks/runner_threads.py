@@ -27,7 +27,9 @@ from tui.models.library import starter_model_path
 ENVIRONMENTS = {
     "omp-default": {},
     "omp-passive": {"OMP_WAIT_POLICY": "PASSIVE"},
+    "gomp-spin-1k": {"GOMP_SPINCOUNT": "1000"},
     "gomp-spin-10k": {"GOMP_SPINCOUNT": "10000"},
+    "gomp-spin-100k": {"GOMP_SPINCOUNT": "100000"},
 }
 
 

@@ -1,8 +1,9 @@
 """One message in the transcript: the user's text, or an answer that may still be streaming.
 
-An answer is a column of `Static` chunks rendered by Rich's Markdown. While it streams, tokens
-only land in a list (`feed`); `flush`, called once per frame, renders what arrived: finished
-blocks move into a chunk that is never rendered again, and only the last block stays live.
+An answer's body is Markdown rendered by Rich into lines (`MarkdownLines`). While it streams,
+tokens only land in a list (`feed`); `flush`, called once per frame, renders what arrived:
+finished blocks are rendered once and kept, only the last block is rendered again, and only the
+rows that changed are painted.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Collapsible, Label, Static
 
 from tui.engine.base import Stats
 from tui.markdown import ThinkSplitter, code_blocks, freeze_point, render_markdown, split_think
+
+RESERVE_LINES = 4
+"""A streaming answer's height grows in steps of this many lines (see MarkdownLines)."""
 
 STATUS_TEXT = {
     "queued": "waiting for the model (busy loading, or answering in another tab)…",
@@ -90,52 +94,120 @@ class ContextMarker(Static):
         )
 
 
-class MarkdownChunk(Widget):
-    """A run of Markdown blocks, rendered once per width and kept as lines; hidden while empty.
+class MarkdownLines(Widget):
+    """An answer's Markdown as lines: finished blocks rendered once, the last block at each `show`.
 
-    The same rendering serves both the height Textual asks for during layout and the lines
-    it paints (a Static would render Rich Markdown twice for each change).
+    Finished blocks (`freeze`) are rendered once per width and kept; only the growing last
+    block is rendered again when text arrives. The same lines serve both the height Textual asks
+    for during layout and the lines it paints. While `step` is above 1 (a streaming answer),
+    the height grows in steps of that many lines: every change of height is a layout of the
+    whole screen (and Textual follows it with a second), most of the app's CPU while it
+    streams; between steps only the rows that changed are painted again.
     """
 
     DEFAULT_CSS = """
-    MarkdownChunk { height: auto; }
+    MarkdownLines { height: auto; }
     """
 
-    def __init__(self, source: str = "", classes: str = "") -> None:
-        super().__init__(classes=classes)
-        self.source = source
+    def __init__(self, source: str = "") -> None:
+        super().__init__()
+        self._blocks: list[str] = []  # finished blocks, in order
+        self._live = source  # the last block, still growing while the answer streams
         self._dark = True
-        self._rendered: dict[int, list[Strip]] = {}  # by width; layout may try two widths
+        self.step = 1
+        self._block_lines: dict[int, list[Strip]] = {}  # by width; layout may try two widths
+        self._all_lines: dict[int, list[Strip]] = {}  # the finished blocks' lines and the live block's
 
-    def show(self, source: str, dark: bool) -> None:
-        """Render `source` (code highlighted for a dark or light background). While the chunk
-        keeps its height (a streaming answer's last line grows), only its lines are painted
-        again: a layout would reflow the whole screen, most of a frame's cost."""
+    @property
+    def source(self) -> str:
+        """All the Markdown shown."""
+        return "".join(self._blocks) + self._live
+
+    def show(self, live: str, dark: bool) -> None:
+        """Show `live` as the last block, code highlighted for a dark or light background."""
         width = self.content_size.width
-        height = len(self._rendered[width]) if self.source and width in self._rendered else None
-        self.source, self._dark = source, dark
-        self._rendered.clear()
-        self.display = bool(source)
-        if height is not None and source and len(self._lines_for(width)) == height:
-            self.refresh()
-        else:
+        before = self._lines(width) if width and self.source else None
+        if dark != self._dark:
+            self._dark = dark
+            self._block_lines.clear()
+        self._live = live
+        self._all_lines.clear()
+        self._update(width, before)
+
+    def freeze(self, finished: str, live: str) -> None:
+        """`finished` (the start of the last block) will not change any more; `live` follows it."""
+        width = self.content_size.width
+        before = self._lines(width) if width and self.source else None
+        self._blocks.append(finished)
+        self._all_lines.clear()
+        for cached_width, lines in self._block_lines.items():
+            rendered = self._render(finished, cached_width)
+            lines.extend(self._separated(rendered, cached_width) if lines else rendered)
+        self._live = live
+        self._all_lines.clear()
+        self._update(width, before)
+
+    def restyle(self, dark: bool) -> None:
+        """Render every block again (a theme change: code is highlighted for its background)."""
+        self._block_lines.clear()
+        self.show(self._live, dark)
+
+    def set_step(self, step: int) -> None:
+        """Grow in steps of `step` lines (1: the height fits the text exactly)."""
+        if step != self.step:
+            self.step = step
             self.refresh(layout=True)
 
-    def _lines_for(self, width: int) -> list[Strip]:
-        lines = self._rendered.get(width)
-        if lines is None:
-            options = self.app.console_options.update_width(width).update(highlight=False)
-            rendered = self.app.console.render_lines(render_markdown(self.source, self._dark), options, pad=False)
-            if len(self._rendered) >= 2:
-                self._rendered.clear()
-            lines = self._rendered[width] = [Strip(line) for line in rendered]
+    def _update(self, width: int, before: list[Strip] | None) -> None:
+        self.display = bool(self.source)
+        if before is None or not self.display:
+            self.refresh(layout=True)
+            return
+        after = self._lines(width)
+        if self._height(len(after)) != self._height(len(before)):
+            self.refresh(layout=True)
+            return
+        changed = [y for y in range(max(len(before), len(after))) if y >= len(before) or y >= len(after)
+                   or before[y] != after[y]]
+        if changed:
+            self.refresh(Region(0, changed[0], width, changed[-1] - changed[0] + 1))
+
+    def _height(self, lines: int) -> int:
+        return -(-lines // self.step) * self.step
+
+    def _render(self, source: str, width: int) -> list[Strip]:
+        options = self.app.console_options.update_width(width).update(highlight=False)
+        rendered = self.app.console.render_lines(render_markdown(source, self._dark), options, pad=False)
+        return [Strip(line) for line in rendered]
+
+    @staticmethod
+    def _separated(lines: list[Strip], width: int) -> list[Strip]:
+        """A block's lines after a blank line, as Markdown separates blocks."""
+        return [Strip.blank(width), *lines]
+
+    def _lines(self, width: int) -> list[Strip]:
+        lines = self._all_lines.get(width)
+        if lines is not None:
+            return lines
+        blocks = self._block_lines.get(width)
+        if blocks is None:
+            if len(self._block_lines) >= 2:
+                self._block_lines.clear()
+            blocks = self._block_lines[width] = []
+            for block in self._blocks:
+                rendered = self._render(block, width)
+                blocks.extend(self._separated(rendered, width) if blocks else rendered)
+        live = self._render(self._live, width) if self._live else []
+        if len(self._all_lines) >= 2:
+            self._all_lines.clear()
+        lines = self._all_lines[width] = [*blocks, *self._separated(live, width)] if blocks and live else blocks or live
         return lines
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._lines_for(width)) if self.source else 0
+        return self._height(len(self._lines(width))) if self.source else 0
 
     def render_line(self, y: int) -> Strip:
-        lines = self._lines_for(self.content_size.width)
+        lines = self._lines(self.content_size.width)
         return lines[y] if y < len(lines) else Strip.blank(self.content_size.width)
 
 
@@ -155,7 +227,6 @@ class AnswerMessage(Vertical):
         & > .answer-meta { color: $text-muted; width: 100%; text-wrap: wrap; }  /* an error is never cut */
         & > Collapsible { margin: 0; padding: 0; border: none; background: transparent; }
         & > Collapsible ThinkingText { color: $text-muted; }
-        & > MarkdownChunk.-after { margin: 1 0 0 0; }
     }
     """
 
@@ -178,20 +249,21 @@ class AnswerMessage(Vertical):
         think, answer = split_think(content) if content else (None, "")
         self._think_text = think or ""
         self._answer = answer  # all answer text that reached the screen
-        self._frozen = 0  # characters of _answer already in finished chunks
+        self._frozen = 0  # characters of _answer already in finished blocks
         self._pending: list[str] = []
         self._splitter = ThinkSplitter()
         self._thinking: Collapsible | None = None
         self._has_think = think is not None
         self._status_shown = False  # a status before the first token, cleared by `feed`
-        self._tail: MarkdownChunk | None = None  # the chunk holding the growing last block
+        self._body = MarkdownLines(self._answer)
 
     def compose(self) -> ComposeResult:
         yield Label(self.model or "answer", classes="answer-header", markup=False)
         if self._has_think:
             yield self._make_thinking()
-        self._tail = MarkdownChunk(self._answer, classes="tail")
-        yield self._tail
+        if self.streaming:
+            self._body.step = RESERVE_LINES
+        yield self._body
         yield Label(self._meta_text(), classes="answer-meta", markup=False)
 
     def on_mount(self) -> None:
@@ -241,6 +313,7 @@ class AnswerMessage(Vertical):
         self.flush()
         self._apply(*self._splitter.finish())
         self.streaming = False
+        self._body.set_step(1)
         self.stats, self.state = stats, state
         if self._thinking is not None:
             self._thinking.title = "Thought"
@@ -248,9 +321,7 @@ class AnswerMessage(Vertical):
 
     def rerender(self) -> None:
         """Render every chunk again (after a theme change, or on mount)."""
-        dark = self.app.current_theme.dark
-        for chunk in self.query(MarkdownChunk):
-            chunk.show(chunk.source, dark)
+        self._body.restyle(self.app.current_theme.dark)
         if self._thinking is not None:
             self._thinking.query_one(ThinkingText).update(Text(self._think_text))
 
@@ -265,23 +336,13 @@ class AnswerMessage(Vertical):
         if not answer:
             return
         self._answer += answer
-        dark = self.app.current_theme.dark
-        tail = self._tail
-        assert tail is not None
         live = self._answer[self._frozen :]
         cut = freeze_point(live)
         if cut:
             self._frozen += cut
-            finished, live = live[:cut], live[cut:]
-            self._freeze(finished, tail, dark)
-        tail.show(live, dark)
-
-    def _freeze(self, finished: str, tail: "MarkdownChunk", dark: bool) -> None:
-        """Put finished blocks in a chunk of their own, rendered once."""
-        chunk = MarkdownChunk(classes="-after" if len(self.query(MarkdownChunk)) > 1 else "")
-        self.mount(chunk, before=tail)
-        chunk.show(finished, dark)
-        tail.add_class("-after")
+            self._body.freeze(live[:cut], live[cut:])
+        else:
+            self._body.show(live, self.app.current_theme.dark)
 
     def _make_thinking(self) -> Collapsible:
         title = "Thinking…" if self.streaming else "Thought"

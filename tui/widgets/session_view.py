@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from tui.meters import Measurement
     from tui.services import Services
 
-FRAME = 1 / 20  # how often a streaming answer is rendered: plenty for reading
+FRAME = 1 / 10  # how often a streaming answer is rendered: plenty for reading (see MarkdownLines)
 STATUS_EVERY = 0.25  # seconds between updates of the status line's tok/s and context while streaming
 
 
