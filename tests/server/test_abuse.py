@@ -54,6 +54,11 @@ def test_bad_input_gets_json_errors_and_the_server_keeps_serving(server: Served)
         assert too_long.status_code == 500
         assert too_long.json()["error"].startswith("the prompt is ")
         assert "but the context is 1,024 tokens" in too_long.json()["error"]
+    server.wait_for_log('POST /api/generate model="smollm2:135m" status=500 prompt_tokens=0 eval_tokens=0 finish=error')
+    openai_too_long = httpx.post(url + "/v1/completions", timeout=300, json={"model": MODEL, "prompt": "word " * 20_000})
+    assert openai_too_long.status_code == 500
+    error = openai_too_long.json()["error"]
+    assert error["message"].startswith("the prompt is ") and error["type"] == "api_error", error
     chat_works(server)
 
 

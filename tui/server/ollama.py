@@ -45,11 +45,6 @@ def metrics(stats: Stats) -> dict[str, int]:
     }
 
 
-def error_response(status: int, message: str) -> JSONResponse:
-    """Ollama's error shape."""
-    return JSONResponse({"error": message}, status_code=status)
-
-
 def json_line(data: dict[str, Any]) -> bytes:
     """One NDJSON line."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
@@ -268,13 +263,10 @@ class OllamaRoutes:
         last: Callable[[Served, str], dict[str, Any]],
     ) -> Response:
         """The answer as NDJSON lines or one JSON object; an error before any text is an HTTP
-        error, an error after it an {"error"} line (as Ollama does)."""
+        error (ApiError, which the app renders as Ollama's {"error"}), an error after it an
+        {"error"} line (as Ollama does)."""
         if not streaming:
             text, served = await whole_answer(request, job)
-            note_served(request, served)
-            stats = served.done.stats
-            if stats.finish_reason == "error":
-                return error_response(500, stats.error)
             return JSONResponse(last(served, text))
         rest = await answer_stream(request, job)
 

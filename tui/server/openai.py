@@ -227,9 +227,6 @@ class OpenAIRoutes:
         JSON object; an error before any text is an HTTP error, after it an error event."""
         if not get(body, "stream", bool, False):
             text, served = await whole_answer(request, job)
-            note_served(request, served)
-            if served.done.stats.finish_reason == "error":
-                raise ApiError(500, served.done.stats.error)
             return JSONResponse(whole(served, text))
         include_usage = bool((get(body, "stream_options", dict, {}) or {}).get("include_usage"))
         rest = await answer_stream(request, job)

@@ -113,7 +113,9 @@ async def answer_stream(request: Any, job: Job) -> AsyncIterator[TokenEvent | Se
 
 
 async def whole_answer(request: Any, job: Job) -> tuple[str, Served]:
-    """The whole answer text and its end, cancelling it if the client disconnects meanwhile."""
+    """The whole answer text and its end, noted in the access log; cancelled if the client
+    disconnects meanwhile. An answer that failed raises ApiError(500), in the shape of the
+    caller's API, as answer_stream does before any text."""
     parts: list[str] = []
     try:
         async with cancel_on_disconnect(request, job):
@@ -121,7 +123,12 @@ async def whole_answer(request: Any, job: Job) -> tuple[str, Served]:
                 if isinstance(event, TokenEvent):
                     parts.append(event.text)
                 elif isinstance(event, Served):
-                    return "".join(parts), event
+                    break
+            else:
+                raise RuntimeError("an answer ended without a Served")
     finally:
         job.cancel()
-    raise RuntimeError("an answer ended without a Served")
+    note_served(request, event)
+    if event.done.stats.finish_reason == "error":
+        raise ApiError(500, event.done.stats.error)
+    return "".join(parts), event
