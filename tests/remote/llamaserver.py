@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -30,15 +31,21 @@ def free_port() -> int:
 
 
 class LlamaServer:
-    """Starts the server (requiring `KEY`) and waits until it lists its model."""
+    """Starts the server (requiring `KEY`) and waits until it lists its model.
 
-    def __init__(self, model: Path, log: Path) -> None:
+    With `tls` (a certificate chain file and its key file) it serves https, and `trust` is
+    what the readiness check trusts (the test's authority)."""
+
+    def __init__(self, model: Path, log: Path, tls: tuple[Path, Path] | None = None,
+                 trust: ssl.SSLContext | None = None) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/v1"
+        self._trust = trust
         self._log = open(log, "wb")
+        https = ["--ssl_certfile", str(tls[0]), "--ssl_keyfile", str(tls[1])] if tls else []
         self.process = subprocess.Popen(
             [sys.executable, "-c", _RUN_SERVER, "--model", str(model), "--model_alias", ALIAS,
-             "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "1024", "--api_key", KEY],
+             "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "1024", "--api_key", KEY, *https],
             stdout=self._log, stderr=subprocess.STDOUT,
         )
 
@@ -50,7 +57,7 @@ class LlamaServer:
             if self.process.poll() is not None:
                 raise AssertionError(f"llama_cpp.server exited with {self.process.returncode}")
             try:
-                with urllib.request.urlopen(request, timeout=2) as response:
+                with urllib.request.urlopen(request, timeout=2, context=self._trust) as response:
                     if json.load(response)["data"]:
                         return
             except OSError:
