@@ -16,7 +16,7 @@ ACCEPTED = [
     ("5m", 300.0), ("1h30m", 5400.0), ("300ms", 0.3), ("90s", 90.0), ("2.5h", 9000.0), (".5s", 0.5), ("1.s", 1.0),
     ("1µs", 1e-6), ("1μs", 1e-6), ("1us", 1e-6), ("7ns", 7e-9), ("+5m", 300.0), ("0", 0.0), ("-0", 0.0), ("0s", 0.0),
     ("-1m", FOREVER), ("-1ns", FOREVER), (0, 0.0), (30, 30.0), (1.5, 1.5), (-1, FOREVER), (-0.5, FOREVER),
-    (1e300, FOREVER),  # longer than Go's longest duration: no timer can wait it
+    (1e300, FOREVER), (10**400, FOREVER),  # longer than Go's longest duration: no timer can wait it
 ]
 """Accepted both in a request and as a setting: (value, seconds)."""
 

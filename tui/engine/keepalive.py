@@ -111,9 +111,9 @@ def parse_keep_alive(value: object, *, request: bool = False) -> float:
                 raise
             seconds = float(value)  # a setting's second form: seconds
     else:
-        if math.isnan(value):
+        if isinstance(value, float) and math.isnan(value):
             raise KeepAliveError(f"time: invalid duration {value}")
-        seconds = float(value)
+        seconds = float(value) if abs(value) < _LONGEST_S else FOREVER  # (a huge int has no float)
     return FOREVER if seconds < 0 or seconds >= _LONGEST_S else seconds
 
 
