@@ -196,14 +196,19 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from tui.commands.chat import start_meter
+    from tui.engine.runner.registry import served_dir
     from tui.logs import setup_logging
     from tui.server.app import create_app
+    from tui.server.served import ServedRecord
     from tui.server.service import Service
 
     setup_logging(context.paths)
-    service = Service(context.paths, context.config, start_meter(context.config), keep_alive)
+    meter = start_meter(context.config)
+    service = Service(context.paths, context.config, meter, keep_alive)
     console = ConsoleTotals(service)
     service.listeners.append(console)
+    record = ServedRecord(service, served_dir(context.paths), address.url.removeprefix("http://"))
+    meter.sampler.add_listener(record.on_sample)  # the app's meters panel shows what is served
     app = create_app(service, api_key=api_key, origins=origins)
     auth = "API key required" if api_key else "no API key"
     print(f"whirr serve: {address.url} (Ollama's API at /api, OpenAI's at /v1; {auth}); Ctrl+C stops", flush=True)
@@ -212,6 +217,8 @@ def serve_command(args: argparse.Namespace) -> int:
     try:
         server.run(sockets=[sock])
     finally:
+        meter.sampler.remove_listener(record.on_sample)
+        record.close()
         sock.close()
         if console.tty:
             print()

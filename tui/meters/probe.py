@@ -40,6 +40,9 @@ class Probe:
         self.rapl = rapl_source
         self.nvml = nvml_source
         self.processes = processes
+        self.served = ProcessGroup(include_self=False)
+        """The processes of a `whirr serve` on this machine, read apart from whirr's own (the
+        app sets them from the serve's record: `served.watch(pids)`)."""
 
     @classmethod
     def detect(
@@ -70,19 +73,22 @@ class Probe:
         idle = times.idle + getattr(times, "iowait", 0.0)
         # Linux counts guest time inside user time already; psutil's cpu_percent leaves it out too.
         total = sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
-        process_cpu_s, rss_bytes = self.processes.read()
+        own = self.processes.read()
+        served = self.served.read() if self.served.pids else None
         memory = psutil.virtual_memory()
         sample = Sample(
             t=time.monotonic(),
             cpu_busy_s=total - idle,
             cpu_total_s=total,
-            process_cpu_s=process_cpu_s,
-            rss_bytes=rss_bytes,
+            process_cpu_s=own.cpu_s,
+            rss_bytes=own.rss_bytes,
             ram_used_bytes=memory.total - memory.available,
             ram_total_bytes=memory.total,
             rapl_uj=self.rapl.read() if self.rapl else None,
             gpus=self.nvml.read() if self.nvml else (),
             cpu_percent_per_core=per_core,
+            served_cpu_s=None if served is None else served.cpu_s,
+            served_rss_bytes=None if served is None else served.rss_bytes,
         )
         if previous is None or sample.t <= previous.t:
             return sample
@@ -91,6 +97,8 @@ class Probe:
             sample,
             cpu_percent=_load_percent(previous, sample),
             process_cpu_percent=100.0 * (sample.process_cpu_s - previous.process_cpu_s) / seconds,
+            served_cpu_percent=None if sample.served_cpu_s is None or previous.served_cpu_s is None
+            else max(100.0 * (sample.served_cpu_s - previous.served_cpu_s) / seconds, 0.0),
             power=tuple(
                 ComponentPower(e.name, e.joules / seconds, e.method)
                 for e in self.energy_between(previous, sample)

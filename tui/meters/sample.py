@@ -56,6 +56,13 @@ class Sample:
     """whirr's CPU use over the interval, in percent of one core."""
     cpu_percent_per_core: tuple[float, ...] = ()
     power: tuple[ComponentPower, ...] = ()
+    served_cpu_s: float | None = None
+    """CPU time of the processes of a `whirr serve` on this machine (the probe's `served` group:
+    whirr serve and its runners) since they were watched; None when none is watched."""
+    served_rss_bytes: int | None = None
+    """Their resident memory (None when none is watched)."""
+    served_cpu_percent: float | None = None
+    """Their CPU use over the interval, in percent of one core."""
 
     @property
     def power_w(self) -> float | None:

@@ -242,13 +242,19 @@ class ChatScreen(Screen):
         return panel.display
 
     def _refresh_meters(self) -> None:
-        """The machine's latest reading and the answer being written (cheap: runs 4 times a second
-        while the panel shows; nothing is redrawn when no new reading arrived)."""
+        """The machine's latest reading, what a `whirr serve` here serves, and the answer being
+        written (cheap: runs 4 times a second while the panel shows; the server's small registry
+        file is read each time, and nothing is redrawn when nothing changed)."""
         panel = self.query_one(MetersPanel)
         sampler = self.services.sampler
         view = self.view
         if not panel.display or sampler is None:
             return
+        from tui.engine.runner.registry import served_dir, serving  # after the meters started: psutil is loaded
+
+        served = serving(served_dir(self.services.paths))
+        sampler.probe.served.watch(pid for entry in served for pid in entry.pids)
+        panel.show_served(served)
         latest = sampler.latest
         if latest is not self._meters_shown_sample:
             self._meters_shown_sample = latest

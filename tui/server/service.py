@@ -30,7 +30,7 @@ from tui.server.inputs import ApiError
 if TYPE_CHECKING:
     from tui.config import Config
     from tui.engine.runner.client import RunnerEngine
-    from tui.meters.energy import EnergyMeter
+    from tui.meters.energy import EnergyMeter, Measurement
     from tui.models.download import DownloadManager
     from tui.paths import Paths
 
@@ -143,6 +143,20 @@ class Totals:
     tokens: int = 0
 
 
+@dataclass(frozen=True)
+class Activity:
+    """What the server has answered and is answering now (for the app's meters panel)."""
+
+    answers: int
+    """Answers finished and measured."""
+    tokens: int
+    """Tokens generated, those of the answers under way included."""
+    energy_j: float
+    """The answers' energy, that of the answers under way (up to the latest sample) included."""
+    answering: int
+    """Answers being written now."""
+
+
 class Service:
     """whirr's models behind the API: resolution, answers in FIFO order per model, embeddings,
     energy and totals. keep_alive is the runners' (tui.engine.runner.client): `keep_alive`
@@ -169,6 +183,9 @@ class Service:
         self._residents: dict[int, Resident] = {}
         self._tasks: set[asyncio.Task] = set()
         self._downloads: "DownloadManager | None" = None
+        self._generated = 0
+        self._measuring: dict[int, "Measurement"] = {}
+        self._measuring_lock = threading.Lock()
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -213,6 +230,7 @@ class Service:
                     return
                 self._hold(engine, target, request.options)
                 measurement = self.meter.start() if self.meter is not None else None
+                self._measured(job, measurement)
                 stream = engine.chat(request)
                 job.attach(stream)
                 done: DoneEvent | None = None
@@ -220,6 +238,8 @@ class Service:
                     if isinstance(event, DoneEvent):
                         done = event
                     else:
+                        if isinstance(event, TokenEvent):
+                            self._generated += event.tokens
                         job.queue.put_nowait(event)
                 assert done is not None
                 energy = measurement.finish(done.stats.eval_count) if measurement is not None else None
@@ -228,9 +248,25 @@ class Service:
             log.exception("answer failed")
             served = Served(DoneEvent("", Stats(finish_reason="error", error=f"{type(error).__name__}: {error}")), None, target.name)
         finally:
+            with self._measuring_lock:  # the answer moves from under way to the totals at once
+                self._measuring.pop(id(job), None)
+                if served is not None:
+                    self._count(served)
             if served is not None:
-                self._count(served)
                 job.queue.put_nowait(served)
+
+    def _measured(self, job: Job, measurement: "Measurement | None") -> None:
+        """Remember the measurement of `job`'s answer while it is written."""
+        if measurement is not None:
+            with self._measuring_lock:
+                self._measuring[id(job)] = measurement
+
+    def activity(self) -> Activity:
+        """What has been answered and what is being answered now (callable from any thread)."""
+        with self._measuring_lock:
+            live = [m.live() for m in self._measuring.values()]
+            energy = self.totals.energy
+        return Activity(energy.answers, self._generated, energy.whirr_j + sum(e.whirr_j for e in live), len(live))
 
     def _count(self, served: Served) -> None:
         stats = served.done.stats

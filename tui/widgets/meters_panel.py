@@ -1,7 +1,9 @@
-"""The meters panel beside the chat: the machine's load, memory, GPUs and power, the answer
-being written, the last answer's cost, and the totals of the session and of all time.
+"""The meters panel beside the chat: the machine's load, memory, GPUs and power, what a
+`whirr serve` on this machine is serving, the answer being written, the last answer's cost, and
+the totals of the session and of all time.
 
-The panel only shows what it is given (`show_machine`, `show_answer`, `show_totals`); the chat
+The panel only shows what it is given (`show_machine`, `show_served`, `show_answer`,
+`show_totals`); the chat
 screen feeds it from the app's sampler a few times a second while it is displayed. The text of
 each part comes from a pure function below, so what the panel says is testable without a screen.
 
@@ -24,6 +26,7 @@ from textual.widgets import Static
 from tui.format import everyday_equivalents, format_co2, format_cost, format_duration, format_joules, format_watts, format_wh, human_size
 
 if TYPE_CHECKING:
+    from tui.engine.runner.registry import ServedEntry
     from tui.meters import AnswerEnergy, GpuReading, LiveEnergy, Sample
 
 PANEL_WIDTH = 36
@@ -75,7 +78,9 @@ def spark(values: Sequence[float], width: int, top: float) -> str:
 
 
 def machine_text(sample: Sample | None, history: Sequence[Sample]) -> Text:
-    """CPU (with one bar per core when they fit), RAM and whirr's own use, GPUs, power."""
+    """CPU (with one bar per core when they fit), RAM and whirr's own use, GPUs, power. While a
+    `whirr serve` runs here, whirr's own use is the app's ("app": this process and its runners)
+    and the server's processes get a line of their own ("serve")."""
     text = Text(no_wrap=True, overflow="ellipsis")
     if sample is None:
         text.append("reading the machine…", style="dim")
@@ -100,9 +105,10 @@ def machine_text(sample: Sample | None, history: Sequence[Sample]) -> Text:
     text.append_text(gauge(sample.ram_percent, gauge_width))
     text.append("\n")
     text.append(" " * LABEL + f"{human_size(sample.ram_used_bytes)} of {human_size(sample.ram_total_bytes)}\n", style="dim")
-    process = "" if sample.process_cpu_percent is None else f" · CPU {sample.process_cpu_percent:.0f}%"
-    text.append(f"{'whirr':<{LABEL}}", style="bold")
-    text.append(f"RSS {human_size(sample.rss_bytes)}{process}\n")
+    serving = sample.served_rss_bytes is not None
+    text.append_text(_processes_line("app" if serving else "whirr", sample.rss_bytes, sample.process_cpu_percent))
+    if sample.served_rss_bytes is not None:
+        text.append_text(_processes_line("serve", sample.served_rss_bytes, sample.served_cpu_percent))
     for gpu in sample.gpus:
         text.append_text(_gpu_text(gpu))
     text.append(f"{'Power':<{LABEL}}", style="bold")
@@ -117,6 +123,35 @@ def machine_text(sample: Sample | None, history: Sequence[Sample]) -> Text:
         text.append(f" ≤{format_watts(peak):>8}", style="dim")
     else:
         text.append("…", style="dim")
+    return text
+
+
+def _processes_line(label: str, rss_bytes: int, cpu_percent: float | None) -> Text:
+    text = Text()
+    text.append(f"{label:<{LABEL}}", style="bold")
+    cpu = "" if cpu_percent is None else f" · CPU {cpu_percent:.0f}%"
+    text.append(f"RSS {human_size(rss_bytes)}{cpu}\n")
+    return text
+
+
+def served_text(entries: Sequence[ServedEntry]) -> Text:
+    """What each `whirr serve` on this machine has served (answers, tokens, energy and how it
+    was obtained) and is serving now (tokens/s over the last second, answers under way)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for index, entry in enumerate(entries):
+        if index:
+            text.append("\n")
+        text.append_text(_heading(f"served at {entry.address}"))
+        answers = f"{entry.answers:,} answer{'' if entry.answers == 1 else 's'}"
+        text.append(f"{answers} · {entry.tokens:,} tokens\n")
+        text.append(format_joules(entry.energy_j), style="bold")
+        text.append(" measured" if entry.measured else " estimated", style="dim")
+        text.append("\n")
+        if entry.answering or entry.rate:
+            text.append(f"{entry.rate:,.1f} tok/s now", style="bold")
+            text.append(f" · {entry.answering} answering" if entry.answering else "")
+        else:
+            text.append("idle", style="dim")
     return text
 
 
@@ -202,9 +237,13 @@ class MetersPanel(VerticalScroll, can_focus=False):
         super().__init__(id=id)
         self._machine_lines = 0
         self._answer_lines = 0
+        self._served: tuple[ServedEntry, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static(machine_text(None, ()), id="machine")
+        served = Static(id="served")
+        served.display = False
+        yield served
         yield Static(answer_text(None, None), id="answer")
         yield Static(totals_text({}, {}, ""), id="totals")
 
@@ -216,6 +255,17 @@ class MetersPanel(VerticalScroll, can_focus=False):
         lines = text.plain.count("\n")
         self.query_one("#machine", Static).update(text, layout=lines != self._machine_lines)
         self._machine_lines = lines
+
+    def show_served(self, entries: Sequence[ServedEntry]) -> None:
+        """What the `whirr serve`s on this machine serve (the section hides when there is none);
+        nothing is redrawn while the entries stay the same."""
+        entries = tuple(entries)
+        if entries == self._served:
+            return
+        self._served = entries
+        served = self.query_one("#served", Static)
+        served.display = bool(entries)
+        served.update(served_text(entries))
 
     def show_answer(self, live: LiveAnswer | None, last: AnswerEnergy | None, remote: str = "") -> None:
         """The answer being written, or (when `live` is None) the last one (`remote`: its server)."""
