@@ -3,6 +3,9 @@ advances), and its real counters."""
 
 from __future__ import annotations
 
+import pytest
+
+from tui.engine.runner.connection import SPIN_COUNT, runner_environment
 from tui.engine.threads import HOLD_S, MachineLoad, ThreadGovernor
 
 
@@ -98,7 +101,6 @@ def test_machine_load_reads_real_counters() -> None:
 
 
 def test_runners_spin_briefly_unless_the_user_chose_how_openmp_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui.engine.runner.connection import SPIN_COUNT, runner_environment
 
     monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
