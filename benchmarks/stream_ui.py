@@ -15,13 +15,18 @@ cpu     A synthetic engine streams a story-like Markdown answer at a model's pac
         the app's CPU seconds per second of streaming, and each thread's share (the per-frame
         cost of rendering, without a model competing for the cores).
 launch  `whirr app` in a pseudo-terminal: time from process start to the first frame (the
-        footer's text appearing in the output), median of 5 runs; then the same for a bare
-        Textual app (a Static, and a Footer showing the same words), the floor on this machine.
+        footer's text appearing in the output), median of 5 runs: first starts (a new
+        WHIRR_HOME each), later starts (one home used before: the library's header cache and the
+        database exist); then the same for a bare Textual app (a Static, and a Footer showing
+        the same words), the floor on this machine. Run it once with `python -m compileall tui`
+        done and once without (PYTHONDONTWRITEBYTECODE=1 and no __pycache__: an editable
+        install compiling whirr at every start).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pty
 import select
@@ -296,12 +301,14 @@ Bare().run()
 """
 
 
-def bench_launch(runs: int = 5, code: str = "from tui.commands.app import app_command; app_command(None)") -> dict[str, float]:
-    """Start `whirr app` (or other `code`) in a pseudo-terminal; time until the footer is drawn."""
+def bench_launch(runs: int = 5, code: str = "from tui.commands.app import app_command; app_command(None)",
+                 home: str | None = None) -> dict[str, float]:
+    """Start `whirr app` (or other `code`) in a pseudo-terminal; time until the footer is drawn.
+    Each run gets a new WHIRR_HOME (a first start), or `home` (a start like every later one)."""
     times = []
     for _ in range(runs):
-        with tempfile.TemporaryDirectory() as home:
-            env = {**os.environ, "WHIRR_HOME": home, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+        with contextlib.nullcontext(home) if home else tempfile.TemporaryDirectory() as run_home:
+            env = {**os.environ, "WHIRR_HOME": run_home, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
             main_fd, child_fd = pty.openpty()
             started = time.perf_counter()
             process = subprocess.Popen(
@@ -346,7 +353,9 @@ def main(argv: list[str]) -> int:
             elif name == "cpu":
                 print("cpu 140x40:", _fmt(asyncio.run(bench_cpu())))
             elif name == "launch":
-                print("launch:", _fmt(bench_launch()))
+                print("launch, first start (new WHIRR_HOME):", _fmt(bench_launch()))
+                bench_launch(runs=1, home=home)  # the first start in this home
+                print("launch, later starts (the same WHIRR_HOME):", _fmt(bench_launch(home=home)))
                 print("launch, a bare Textual app for reference:", _fmt(bench_launch(code=BARE_APP)))
             else:
                 print(f"unknown benchmark {name!r}", file=sys.stderr)

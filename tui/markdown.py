@@ -1,6 +1,6 @@
 """Markdown for chat answers: Rich's renderer, themed from the app, and split for streaming.
 
-Answers render through `rich.markdown.Markdown` inside one `Static` per chunk rather than
+Answers render through `rich.markdown.Markdown` into lines (tui/widgets/message.py) rather than
 Textual's `Markdown` widget, which mounts a widget per block (and per list item and table
 cell): with hundreds of blocks every layout pass walks them all, and the screen falls behind a
 fast model. A streaming answer is cut at block boundaries (`freeze_point`): finished blocks
@@ -10,46 +10,55 @@ render once and never change; only the growing last block is re-rendered each fr
 from __future__ import annotations
 
 import copy
+from functools import cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
 from rich.color import Color as RichColor
-from rich.markdown import Heading
-from rich.markdown import Markdown as RichMarkdown
 from rich.style import Style
 from rich.theme import Theme as RichTheme
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
-# The same parser settings as rich.markdown, so block boundaries agree with the renderer.
-_PARSER = MarkdownIt().enable("strikethrough").enable("table")
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from rich.markdown import Markdown as RichMarkdown
+
+
+@cache
+def _parser() -> "MarkdownIt":
+    """The shared parser, with rich.markdown's settings so block boundaries agree with the
+    renderer (imported on first use: the first frame of a new chat needs no Markdown)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt().enable("strikethrough").enable("table")
 
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
 
 
-class _LeftHeading(Heading):
-    """Headings aligned left: a centred title looks lost in a narrow chat column."""
+@cache
+def _blank(dark: bool) -> "RichMarkdown":
+    """An empty Markdown renderable with chat-friendly headings (left-aligned: a centred title
+    looks lost in a narrow chat column), code highlighted for a dark or light background."""
+    from rich.markdown import Heading, Markdown
 
-    LEVEL_ALIGN = {**Heading.LEVEL_ALIGN, "h1": "left"}
+    class LeftHeading(Heading):
+        LEVEL_ALIGN = {**Heading.LEVEL_ALIGN, "h1": "left"}
+
+    class ChatMarkdown(Markdown):
+        elements = {**Markdown.elements, "heading_open": LeftHeading}
+
+    return ChatMarkdown("", code_theme="monokai" if dark else "friendly", hyperlinks=False)
 
 
-class ChatMarkdown(RichMarkdown):
-    """Rich's Markdown with chat-friendly headings."""
-
-    elements = {**RichMarkdown.elements, "heading_open": _LeftHeading}
-
-
-_BLANK = {dark: ChatMarkdown("", code_theme="monokai" if dark else "friendly", hyperlinks=False) for dark in (True, False)}
-
-
-def render_markdown(text: str, dark: bool) -> ChatMarkdown:
+def render_markdown(text: str, dark: bool) -> "RichMarkdown":
     """A renderable for `text`, with code highlighted for a dark or light background.
 
     A copy of a blank one with `text` parsed by the shared parser: Rich's own constructor builds
     a new Markdown parser every time (about 1 ms, against 0.05 ms to parse a paragraph), and a
-    streaming answer renders its last block 20 times a second."""
-    markdown = copy.copy(_BLANK[dark])
-    markdown.markup, markdown.parsed = text, _PARSER.parse(text)
+    streaming answer renders its last block 10 times a second."""
+    markdown = copy.copy(_blank(dark))
+    markdown.markup, markdown.parsed = text, _parser().parse(text)
     return markdown
 
 
@@ -97,7 +106,7 @@ def freeze_point(text: str) -> int:
     Everything before it is finished: a later block has begun, so no further text can change
     how it renders. An unclosed code fence is one block that swallows the rest, as it should.
     """
-    starts = [t.map[0] for t in _PARSER.parse(text) if t.level == 0 and t.nesting >= 0 and t.map]
+    starts = [t.map[0] for t in _parser().parse(text) if t.level == 0 and t.nesting >= 0 and t.map]
     if len(starts) < 2 or starts[-1] == 0:
         return 0
     lines = text.splitlines(keepends=True)
@@ -106,7 +115,7 @@ def freeze_point(text: str) -> int:
 
 def code_blocks(text: str) -> list[str]:
     """The contents of every fenced or indented code block, in order."""
-    return [t.content for t in _PARSER.parse(text) if t.type in ("fence", "code_block")]
+    return [t.content for t in _parser().parse(text) if t.type in ("fence", "code_block")]
 
 
 class ThinkSplitter:

@@ -3,6 +3,9 @@ advances), and its real counters."""
 
 from __future__ import annotations
 
+import pytest
+
+from tui.engine.runner.connection import SPIN_COUNT, runner_environment
 from tui.engine.threads import HOLD_S, MachineLoad, ThreadGovernor
 
 
@@ -95,3 +98,15 @@ def test_machine_load_reads_real_counters() -> None:
     sum(i * i for i in range(200_000))
     busy2, own2 = load.read()
     assert load.cpus >= 1 and busy2 >= busy and own2 > own
+
+
+def test_runners_spin_briefly_unless_the_user_chose_how_openmp_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert runner_environment()["GOMP_SPINCOUNT"] == SPIN_COUNT
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # GOMP_SPINCOUNT would override it
+    assert "GOMP_SPINCOUNT" not in runner_environment()
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.setenv("GOMP_SPINCOUNT", "50000")
+    assert runner_environment()["GOMP_SPINCOUNT"] == "50000"

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Tabs
+from textual.widgets import ContentSwitcher, Tabs
 
 from tui.actions import CHAT_ACTIONS
 from tui.bindings import binding
@@ -30,6 +30,7 @@ from tui.widgets.session_tabs import SessionTabs, tab_id
 from tui.widgets.session_view import SessionView
 from tui.widgets.status_line import Status, StatusLine
 from tui.widgets.transcript import Transcript
+from tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from tui.screens.session_dialog import SessionSettings
@@ -85,7 +86,7 @@ class ChatScreen(Screen):
                 yield ContentSwitcher(id="sessions")
                 yield StatusLine(id="status")
             yield MetersPanel(id="meters")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         self._place_meters(self.app.size.width)
@@ -101,11 +102,11 @@ class ChatScreen(Screen):
     @property
     def view(self) -> SessionView | None:
         """The active session's view."""
-        switcher = self.query_one(ContentSwitcher)
-        current = switcher.current
-        if current is None:
-            return None
         try:
+            switcher = self.query_one(ContentSwitcher)  # not there yet while the screen mounts
+            current = switcher.current
+            if current is None:
+                return None
             view = switcher.get_child_by_id(current)  # by id, not a query: asked several times a frame
         except NoMatches:
             return None

@@ -17,7 +17,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
-    Footer,
     Input,
     Label,
     ListItem,
@@ -30,6 +29,7 @@ from tui.bindings import bindings
 from tui.format import human_duration, human_size
 from tui.models.download import Download, DownloadManager, State
 from tui.models.hub import HubError, HubModel, RepoSummary
+from tui.widgets.key_footer import KeyFooter
 
 FIT_WIDTH = 44
 HINT = "Enter: search / open repo / download   Tab: next list   c: cancel  r: resume  d: discard   Esc: back"
@@ -162,7 +162,7 @@ class HubScreen(Screen[None]):
         yield Label("Downloads", classes="hub-title")
         yield DownloadList(*(DownloadRow(d) for d in self.manager.downloads), id="hub-downloads")
         yield Label(HINT, classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._states = {id(d): d.state for d in self.manager.downloads}

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label
+from textual.widgets import DataTable, Input, Label
 from textual.worker import Worker, WorkerState
 
 from tui.actions import LIBRARY_ACTIONS
@@ -25,6 +25,7 @@ from tui.models.fit import available_memory
 from tui.screens.dialogs import ConfirmDialog, TextDialog
 from tui.widgets.model_details import ModelDetails
 from tui.widgets.model_table import COLUMNS, ModelRow, ModelTable, build_rows, matches, sorted_rows
+from tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from tui.services import Services
@@ -70,7 +71,7 @@ class LibraryScreen(Screen[str | None]):
         yield Input(placeholder="Type to filter by name, family, quantization or source", id="filter")
         yield ModelTable(id="models")
         yield ModelDetails(id="details")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.action_refresh()

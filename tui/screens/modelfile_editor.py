@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from tui.actions import EDITOR_ACTIONS
 from tui.bindings import binding
@@ -35,6 +35,7 @@ from tui.screens.help import HelpScreen
 from tui.widgets.modelfile_area import ModelfileArea
 from tui.widgets.modelfile_notes import LineHelp, ProblemList
 from tui.widgets.try_it import TryIt
+from tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from tui.services import Services
@@ -100,7 +101,7 @@ class ModelfileEditor(Screen[None]):
                 try_it.add_class("pane")
                 try_it.border_title = "Try it"
                 yield try_it
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load(new_modelfile(self.services.config.default_model), Source("new"))

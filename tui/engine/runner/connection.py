@@ -32,13 +32,20 @@ Handler = Callable[[dict[str, Any]], None]
 
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whirr-runner-spawner")
 
-RUNNER_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
-"""Added to a runner's environment (see README, Performance: measured with `whirr bench --threads-policy`)."""
+SPIN_COUNT = "1000"
+"""GOMP_SPINCOUNT for runners: llama.cpp's OpenMP workers spin about ten microseconds waiting
+for each other, then sleep. libgomp's default (about 3 ms of spinning) holds a core a busy
+machine wants; OMP_WAIT_POLICY=PASSIVE (no spinning) costs a third of the quiet rate. Measured
+with benchmarks/runner_threads.py (README, Performance)."""
 
 
 def runner_environment() -> dict[str, str]:
-    """The environment a runner starts with: whirr's, plus RUNNER_ENV unless the user set those."""
-    return {**RUNNER_ENV, **os.environ}
+    """The environment a runner starts with: whirr's, with GOMP_SPINCOUNT set unless the user
+    chose OpenMP's waiting already (GOMP_SPINCOUNT would override their OMP_WAIT_POLICY)."""
+    env = dict(os.environ)
+    if not {"GOMP_SPINCOUNT", "OMP_WAIT_POLICY"} & env.keys():
+        env["GOMP_SPINCOUNT"] = SPIN_COUNT
+    return env
 
 
 class RunnerConnection:
