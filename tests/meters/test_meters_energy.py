@@ -66,8 +66,8 @@ def test_energy_of_a_real_answer(llm: Any, sampler: Sampler) -> None:
     # The model's bounds: between 10% and 100% of the TDP, and the RAM estimate's constant power.
     assert 6.5 * answer.wall_s <= cpu.machine_j <= 65.0 * answer.wall_s + 1e-9
     assert ram.machine_j == pytest.approx(sampler.probe.ram.watts * answer.wall_s)
-    for component in answer.components:
-        assert component.whirr_j == pytest.approx(component.machine_j * answer.cpu_share)
+    for component in answer.components:  # each interval's energy times the answer's share in it
+        assert 0 < component.whirr_j <= component.machine_j + 1e-9
         assert component.idle_floor_w is not None and component.idle_floor_w > 0
     assert 0 < answer.whirr_j <= answer.machine_j
     assert answer.above_idle_j is not None and 0 <= answer.above_idle_j <= answer.machine_j

@@ -186,7 +186,7 @@ class AnswerPipeline:
             if self._on_start is not None:
                 self._on_start()
             if self._meter is not None and not self.remote:
-                self.measurement = self._meter.start()
+                self.measurement = self._meter.start(lambda: engine.pid)
             self.prompt_tokens = await asyncio.to_thread(engine.count_tokens, self.request.messages, self.request.options)
             self._stream = engine.chat(self.request)
             done = await self._pump(self._stream)

@@ -45,7 +45,7 @@ class Chat:
         """Answer `prompt` in this conversation and remember the exchange."""
         from tui.engine.base import ChatRequest, ChatMessage
 
-        measurement = self.meter.start() if self.meter is not None else None
+        measurement = self.meter.start(lambda: self.engine.pid) if self.meter is not None else None
         request = ChatRequest(self.messages_for(prompt), self.options, template=self.target.template)
         done = answer(self.engine, request, on_text, show_loading)
         energy = measurement.finish(done.stats.eval_count) if measurement is not None else None

@@ -138,6 +138,13 @@ class EngineError(Exception):
 class Engine(Protocol):
     """Anything that can answer chats."""
 
+    @property
+    def pid(self) -> int | None:
+        """The process of this machine that writes the answers when it is not this one (a
+        runner's, once started); None when they are written in this process or on a server.
+        The meters count that process's CPU time as the answer's."""
+        ...
+
     def chat(self, request: ChatRequest) -> "ChatStream":
         """Start answering `request`; must be called from a running event loop."""
         ...

@@ -267,7 +267,8 @@ def benchmark(
         for condition in conditions:
             with busy_loops() if condition else contextlib.nullcontext():
                 for path in order:
-                    measurement = meter.start() if meter is not None else None
+                    runner = engines.runner if path == "runner" else None
+                    measurement = meter.start(lambda: runner.pid if runner else None) if meter is not None else None
                     run = engines.measure(path, messages, options, tokens)
                     if measurement is not None:
                         energy = measurement.finish(run.tokens)

@@ -81,6 +81,9 @@ class PreparedPrompt:
 class LlamaEngine:
     """Answers chats with one GGUF model, loaded on first use. Not re-entrant: one lock."""
 
+    pid: int | None = None
+    """None: the answers are written in this process."""
+
     def __init__(
         self,
         model_path: Path,

@@ -61,6 +61,9 @@ class SyntheticEngine:
         self._loaded = False
         self.requests: list[ChatRequest] = []  # every request answered, for tests to inspect
 
+    pid: int | None = None
+    """None: the answers are written in this process."""
+
     @property
     def loaded(self) -> bool:
         """True once `load()` ran or an answer was given."""

@@ -3,7 +3,7 @@
     probe = Probe.detect(config.energy.cpu_tdp_watts)   # psutil, plus RAPL / NVML when readable
     sampler = Sampler(probe, hz=4); sampler.start()      # sampler.latest, sampler.history()
     meter = EnergyMeter(sampler, config.energy)
-    measurement = meter.start(); ...; answer = measurement.finish(tokens)
+    measurement = meter.start(lambda: engine.pid); ...; answer = measurement.finish(tokens)
 
 Every energy figure carries its method ("measured: RAPL", "measured: NVML",
 "estimated: TDP model (...)"); the estimates are in `estimate.py`.

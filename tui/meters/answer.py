@@ -1,10 +1,12 @@
 """What one answer cost, and totals over many answers; plain data that round-trips through JSON.
 
-An answer's energy is counted twice: for the whole machine, and for whirr's share of it (CPU and
-RAM energy times the share of the machine's busy CPU time that whirr's processes used: the app
-or CLI and its runners; GPU energy is counted whole, as whirr is what drives the GPU while it
-answers). The headline figures
-(J/token, Wh, CO2e, cost) use whirr's share: that is what the answer cost.
+An answer's energy is counted twice: for the whole machine, and for the answer's share of it
+(CPU and RAM energy times the share of the machine's busy CPU time that the answer's processes
+used: its runner, and its part of the app's, CLI's or server's own process, which is shared
+by the answers written at the same time; GPU energy is counted whole for an answer written
+alone, as whirr is what drives the GPU, and divided among answers written at the same time).
+Answers that overlap never count the same energy twice (tui.meters.energy). The headline figures
+(J/token, Wh, CO2e, cost) use the answer's share: that is what the answer cost.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ class AnswerEnergy:
     tokens: int
     wall_s: float
     cpu_s: float
-    """CPU time whirr's processes (runners included) used during the answer (all threads)."""
+    """CPU time the answer used (all threads): its runner's, and its part of this process's."""
     cpu_share: float
-    """whirr's share (0-1) of the machine's busy CPU time during the answer."""
+    """The answer's share (0-1) of the machine's busy CPU time during the answer."""
     components: tuple[ComponentEnergy, ...]
     co2_g_per_kwh: float
     price_per_kwh: float

@@ -82,6 +82,7 @@ class Probe:
             cpu_total_s=total,
             process_cpu_s=own.cpu_s,
             rss_bytes=own.rss_bytes,
+            cpu_s_by_pid=own.cpu_s_by_pid,
             ram_used_bytes=memory.total - memory.available,
             ram_total_bytes=memory.total,
             rapl_uj=self.rapl.read() if self.rapl else None,

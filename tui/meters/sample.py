@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tui.meters.nvml import GpuReading
 
@@ -56,6 +56,9 @@ class Sample:
     """whirr's CPU use over the interval, in percent of one core."""
     cpu_percent_per_core: tuple[float, ...] = ()
     power: tuple[ComponentPower, ...] = ()
+    cpu_s_by_pid: dict[int, float] = field(default_factory=dict)
+    """Each of whirr's live processes' own CPU time (this process's and each runner's), by pid:
+    what splits the energy among answers written at the same time."""
     served_cpu_s: float | None = None
     """CPU time of the processes of a `whirr serve` on this machine (the probe's `served` group:
     whirr serve and its runners) since they were watched; None when none is watched."""

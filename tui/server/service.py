@@ -229,7 +229,7 @@ class Service:
                     served = Served(DoneEvent("", Stats(finish_reason="cancelled")), None, target.name)
                     return
                 self._hold(engine, target, request.options)
-                measurement = self.meter.start() if self.meter is not None else None
+                measurement = self.meter.start(lambda: engine.pid) if self.meter is not None else None
                 self._measured(job, measurement)
                 stream = engine.chat(request)
                 job.attach(stream)

@@ -136,6 +136,9 @@ class RemoteEngine:
         self.force = False  # the engine contract's flag; there is no memory check to override
         self._checked = False
 
+    pid: int | None = None
+    """None: the answers are written on the server (no process of this machine)."""
+
     @property
     def loaded(self) -> bool:
         """True once the server said it has the model (nothing is loaded on this machine)."""
