@@ -55,6 +55,15 @@ def test_quiet_machine_keeps_every_thread() -> None:
     assert applied == [] and governor.threads == 2
 
 
+def test_a_client_streaming_the_tokens_does_not_cost_a_thread() -> None:
+    machine = ScriptedMachine(2)
+    governor, applied = make(machine)
+    governor.begin()
+    machine.others = 0.4  # the app's UI, or whirr serve and its HTTP client
+    machine.run(governor, 3.0, 70)
+    assert applied == [] and governor.threads == 2
+
+
 def test_busy_machine_drops_to_the_free_cores_and_comes_back() -> None:
     machine = ScriptedMachine(2)
     governor, applied = make(machine)

@@ -26,9 +26,10 @@ WORSE = 0.9
 """A change is undone when the rate after it is below this fraction of the rate before."""
 HOLD_S = 10.0
 """After an undone change, keep the count this long."""
-FREE_ROUNDING = 0.3
-"""A core counts as free when at least 0.7 of it is (spin-waiting punishes a thread short of
-a core far more than one thread too few)."""
+FREE_ROUNDING = 0.5
+"""A core counts as free when at least half of it is. Runners' workers spin only briefly
+(GOMP_SPINCOUNT), so a thread that shares its core loses little; a client streaming the tokens
+(the app's UI, `whirr serve` and its HTTP client: 0.1-0.4 of a core) must not cost a thread."""
 
 
 class MachineLoad:
