@@ -5,7 +5,6 @@ exceed whirr's energy, nor the machine's, over the time they ran."""
 from __future__ import annotations
 
 import asyncio
-import os
 import select
 import subprocess
 import sys
@@ -14,7 +13,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tui.engine.base import ChatMessage, ChatRequest, DoneEvent
@@ -73,9 +71,11 @@ class Stepper:
         self.taken = threading.Semaphore(0)
 
     def clock(self) -> float:
+        """The sampler's clock: one period per sample taken."""
         return self.now
 
     def wait(self, stop: threading.Event, seconds: float) -> bool:
+        """The sampler's wait: until the test steps (True once the sampler is stopped)."""
         self.now += self.period
         self.taken.release()
         while not self.go.acquire(timeout=0.05):
@@ -84,6 +84,7 @@ class Stepper:
         return stop.is_set()
 
     def step(self) -> None:
+        """Let one sample be taken, and wait until it has been."""
         self.go.release()
         assert self.taken.acquire(timeout=10), "the sampler took no sample"
 
@@ -199,4 +200,4 @@ async def test_two_real_answers_at_once_add_up_to_no_more_than_the_whole(runners
     assert together <= whirr * 1.05 + 0.05, f"{together:.3f} J claimed of whirr's {whirr:.3f} J"
     assert together <= machine * 1.05
     print(f"answers {first.whirr_j:.3f} J + {second.whirr_j:.3f} J = {together:.3f} J; "
-          f"whirr over the whole time {whirr:.3f} J, the machine {machine:.3f} J (pid {os.getpid()})")
+          f"whirr over the whole time {whirr:.3f} J, the machine {machine:.3f} J")

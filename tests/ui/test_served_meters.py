@@ -19,7 +19,7 @@ from tests.ui.helpers import AppFactory, chat_screen, screen_text, settle, wait_
 from tests.ui.test_meters_panel import READINGS, seeded_with_energy
 from tui.engine.runner.registry import ServedEntry, served_dir, serving, write_entry
 from tui.paths import resolve_paths
-from tui.widgets.meters_panel import MetersPanel, machine_text, served_text
+from tui.widgets.meters_panel import machine_text, served_text
 
 ENTRY = ServedEntry(
     pid=os.getpid(),
