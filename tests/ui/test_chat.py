@@ -200,7 +200,7 @@ async def scroll_settled(transcript: Transcript, timeout: float = 3.0) -> float:
 
 
 async def test_the_view_follows_the_answer_only_while_at_the_bottom(make_app: AppFactory) -> None:
-    app = make_app(reply="line\n\n" * 2000, rate=1500)
+    app = make_app(reply="line\n\n" * 2000, rate=500)
     async with app.run_test() as pilot:
         await press_now(pilot, *"go", "enter")
         view = active_view(app)
