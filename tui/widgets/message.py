@@ -139,10 +139,8 @@ class MarkdownLines(Widget):
         width = self.content_size.width
         before = self._lines(width) if width and self.source else None
         self._blocks.append(finished)
-        self._all_lines.clear()
         for cached_width, lines in self._block_lines.items():
-            rendered = self._render(finished, cached_width)
-            lines.extend(self._separated(rendered, cached_width) if lines else rendered)
+            self._add_block(lines, finished, cached_width)
         self._live = live
         self._all_lines.clear()
         self._update(width, before)
@@ -185,6 +183,11 @@ class MarkdownLines(Widget):
         """A block's lines after a blank line, as Markdown separates blocks."""
         return [Strip.blank(width), *lines]
 
+    def _add_block(self, lines: list[Strip], block: str, width: int) -> None:
+        """Append a finished block's lines to the finished blocks' `lines` at `width`."""
+        rendered = self._render(block, width)
+        lines.extend(self._separated(rendered, width) if lines else rendered)
+
     def _lines(self, width: int) -> list[Strip]:
         lines = self._all_lines.get(width)
         if lines is not None:
@@ -195,8 +198,7 @@ class MarkdownLines(Widget):
                 self._block_lines.clear()
             blocks = self._block_lines[width] = []
             for block in self._blocks:
-                rendered = self._render(block, width)
-                blocks.extend(self._separated(rendered, width) if blocks else rendered)
+                self._add_block(blocks, block, width)
         live = self._render(self._live, width) if self._live else []
         if len(self._all_lines) >= 2:
             self._all_lines.clear()
