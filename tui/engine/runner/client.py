@@ -131,8 +131,13 @@ class RunnerEngine:
                     sink.put(DoneEvent("", Stats(finish_reason="cancelled")))
                     return
         try:
-            sink.put(self._answer(request, sink, started))
-            self._after_request(request.keep_alive)  # keep_alive 0: the runner exits after the answer is out
+            done = self._answer(request, sink, started)
+            # The deadline is set before the answer's end goes out, so a client that asks /api/ps
+            # right after its answer sees it; keep_alive 0 ends the runner after the answer is out.
+            unload_now = self._after_request(request.keep_alive)
+            sink.put(done)
+            if unload_now:
+                self._stop()
         finally:
             self._lock.release()
 
@@ -175,7 +180,8 @@ class RunnerEngine:
             seconds = self.keep_alive if keep_alive is None else keep_alive
             reply = self._call(connection, "load", on_progress, options=options_to_dict(options), keep_alive=seconds)
             self._settings = load_settings(options)
-            self._after_request(seconds)
+            if self._after_request(seconds):
+                self._stop()
             return float(reply["seconds"])
 
     def count_tokens(self, messages: Sequence[ChatMessage], options: Options, template: str | None = None) -> int:
@@ -282,20 +288,22 @@ class RunnerEngine:
 
     # -- keep_alive ---------------------------------------------------------------------------
 
-    def _after_request(self, keep_alive: float | None) -> None:
-        """Schedule the unload keep_alive asks for (the lock is held)."""
+    def _after_request(self, keep_alive: float | None) -> bool:
+        """Schedule the unload keep_alive asks for (the lock is held); True when it asks for
+        the unload now (keep_alive 0), which the caller does."""
         seconds = self.keep_alive if keep_alive is None else keep_alive
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self.expires_at = None
         if seconds == 0:
-            self._stop()
-        elif seconds > 0 and self._connection is not None:
+            return True
+        if seconds > 0 and self._connection is not None:
             self.expires_at = time.time() + seconds
             self._timer = threading.Timer(seconds, self._expire, args=(self._connection,))
             self._timer.daemon = True
             self._timer.start()
+        return False
 
     def _expire(self, connection: RunnerConnection) -> None:
         if not self._lock.acquire(blocking=False):
