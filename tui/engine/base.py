@@ -162,6 +162,7 @@ class EventSink:
 
     def __init__(self) -> None:
         self.cancel_event = threading.Event()
+        self._wakes: list[threading.Event] = []
 
     @property
     def cancelled(self) -> bool:
@@ -171,6 +172,15 @@ class EventSink:
     def cancel(self) -> None:
         """Ask the producer to stop; a DoneEvent with finish reason 'cancelled' follows."""
         self.cancel_event.set()
+        for wake in self._wakes:
+            wake.set()
+
+    def wake_on_cancel(self, wake: threading.Event) -> None:
+        """Set `wake` when the answer is cancelled (now, if it already is): a producer waiting
+        for something else as well waits on one event instead of polling the flag."""
+        self._wakes.append(wake)
+        if self.cancelled:
+            wake.set()
 
     def put(self, event: ChatEvent) -> None:
         """Deliver an event; must never block the producer."""

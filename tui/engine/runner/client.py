@@ -41,8 +41,6 @@ from tui.models.gguf_info import GGUFInfo
 
 CANCEL_GRACE_S = 2.0
 """A runner that has not ended a cancelled answer this long after the cancel is killed."""
-POLL_S = 0.005
-"""How often a waiting caller looks at its cancel flag."""
 
 
 def stopped_message(reason: str) -> str:
@@ -150,12 +148,11 @@ class RunnerEngine:
         request_id = connection.request(
             "chat", answer.handle, request=request_to_dict(self._with_keep_alive(request))
         )
-        cancel_sent = 0.0
-        while not answer.finished.wait(POLL_S):
-            if sink.cancelled and not cancel_sent:
-                connection.send({"op": "cancel", "id": request_id})
-                cancel_sent = time.monotonic()
-            elif cancel_sent and time.monotonic() - cancel_sent > CANCEL_GRACE_S:
+        sink.wake_on_cancel(answer.wake)
+        answer.wake.wait()  # no polling: a waiting thread that wakes takes a core from the model's threads
+        if not answer.finished.is_set():  # cancelled: the runner stops within a token, or is killed
+            connection.send({"op": "cancel", "id": request_id})
+            if not answer.finished.wait(CANCEL_GRACE_S):
                 answer.killed_for_cancel = True
                 connection.kill()
                 answer.finished.wait()
@@ -321,6 +318,8 @@ class _Answer:
     def __init__(self, sink: EventSink) -> None:
         self.sink = sink
         self.finished = threading.Event()
+        self.wake = threading.Event()
+        """Set when the answer has finished or is cancelled."""
         self.parts: list[str] = []
         self.tokens = 0
         self.loaded = False
@@ -347,6 +346,8 @@ class _Answer:
         elif kind == "died":
             self._died = message["reason"]
             self.finished.set()
+        if self.finished.is_set():
+            self.wake.set()
 
     def done(self, total: float) -> DoneEvent:
         """The answer's DoneEvent: the runner's own, or one made from what arrived before it died."""
