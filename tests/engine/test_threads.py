@@ -3,6 +3,8 @@ advances), and its real counters."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tui.engine.runner.connection import SPIN_COUNT, runner_environment
@@ -104,7 +106,9 @@ def test_max_threads_is_never_exceeded() -> None:
 def test_machine_load_reads_real_counters() -> None:
     load = MachineLoad()
     busy, own = load.read()
-    sum(i * i for i in range(200_000))
+    burn_until = time.process_time() + 0.1  # several of the kernel's 10 ms accounting ticks
+    while time.process_time() < burn_until:
+        pass
     busy2, own2 = load.read()
     assert load.cpus >= 1 and busy2 >= busy and own2 > own
 
