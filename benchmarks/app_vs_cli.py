@@ -93,19 +93,33 @@ async def app_answer(prompt: str, deadline_s: float = 300.0) -> dict:
     from tui.screens.chat import ChatScreen
     from tui.widgets.message import AnswerMessage
     from tui.widgets.prompt import PromptArea
+    from tui.widgets.session_view import SessionView
     from tui.widgets.transcript import stats_from
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + deadline_s
 
-    async def until(condition, what: str) -> None:
+    changed = asyncio.Event()
+
+    def hook(message: object) -> None:
+        if isinstance(message, SessionView.Changed):
+            changed.set()
+
+    async def until(condition, what: str, poll_s: float | None = 0.01) -> None:
+        """Wait for `condition`: looked at every `poll_s`, or (None) only when a session view
+        says something changed, so that the wait costs the streaming app nothing."""
         while not condition():
             if loop.time() > deadline:
                 raise TimeoutError(f"the app never got to: {what}")
-            await asyncio.sleep(0.01)
+            if poll_s is not None:
+                await asyncio.sleep(poll_s)
+                continue
+            changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=1.0)
 
     app = WhirrApp()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
         await until(lambda: screen.view is not None, "a chat tab")
@@ -126,7 +140,7 @@ async def app_answer(prompt: str, deadline_s: float = 300.0) -> dict:
         app_before = thread_times(me)
         runner_before = thread_times(runner.pid) if runner else {}
         started = time.perf_counter()
-        await until(lambda: not view.streaming, "the end of the answer")
+        await until(lambda: not view.streaming, "the end of the answer", poll_s=None)
         seconds = time.perf_counter() - started
         app_after = thread_times(me)
         runner_after = thread_times(runner.pid) if runner else {}
