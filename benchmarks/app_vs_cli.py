@@ -84,6 +84,28 @@ def thread_deltas(before: dict[int, tuple[str, float]], after: dict[int, tuple[s
 # -- the app, headless (runs in its own process: --app-child) -----------------------------------
 
 
+class ViewChanges:
+    """Wakes a benchmark waiting on the app when a session view says something changed (pass
+    `hook` as run_test's message_hook): waiting on it rather than polling keeps the
+    benchmark's own wake-ups out of the app's CPU figure."""
+
+    def __init__(self) -> None:
+        from tui.widgets.session_view import SessionView
+
+        self._changed_type = SessionView.Changed
+        self._event = asyncio.Event()
+
+    def hook(self, message: object) -> None:
+        if isinstance(message, self._changed_type):
+            self._event.set()
+
+    async def next(self, timeout_s: float = 1.0) -> None:
+        """Wait for the next change (at most `timeout_s`)."""
+        self._event.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout_s)
+
+
 async def app_answer(prompt: str, deadline_s: float = 300.0) -> dict:
     """Answer `prompt` in the real app; returns its stored eval rate and CPU figures."""
     import psutil
@@ -93,17 +115,12 @@ async def app_answer(prompt: str, deadline_s: float = 300.0) -> dict:
     from tui.screens.chat import ChatScreen
     from tui.widgets.message import AnswerMessage
     from tui.widgets.prompt import PromptArea
-    from tui.widgets.session_view import SessionView
     from tui.widgets.transcript import stats_from
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + deadline_s
 
-    changed = asyncio.Event()
-
-    def hook(message: object) -> None:
-        if isinstance(message, SessionView.Changed):
-            changed.set()
+    changes = ViewChanges()
 
     async def until(condition, what: str, poll_s: float | None = 0.01) -> None:
         """Wait for `condition`: looked at every `poll_s`, or (None) only when a session view
@@ -114,12 +131,10 @@ async def app_answer(prompt: str, deadline_s: float = 300.0) -> dict:
             if poll_s is not None:
                 await asyncio.sleep(poll_s)
                 continue
-            changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=1.0)
+            await changes.next()
 
     app = WhirrApp()
-    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+    async with app.run_test(size=SIZE, message_hook=changes.hook) as pilot:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
         await until(lambda: screen.view is not None, "a chat tab")

@@ -168,23 +168,16 @@ async def bench_cpu(rate: float = 100.0, parts: int = 6, size: tuple[int, int] =
     from tui.engine.synthetic import SyntheticEngine, SyntheticEngines, split_tokens
     from tui.paths import resolve_paths
     from tui.widgets.message import AnswerMessage
-    from tui.widgets.session_view import SessionView
 
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from app_vs_cli import thread_deltas, thread_times
+    from app_vs_cli import ViewChanges, thread_deltas, thread_times
 
     reply = story(parts)
     save_config(Config(meters_panel="on"), resolve_paths())
     engines = SyntheticEngines(lambda name: SyntheticEngine(reply, tokens_per_second=rate, name=name))
     app = WhirrApp(engines=engines)
-    changed = asyncio.Event()  # set when a session view says something changed: waiting on it
-    # rather than polling keeps the benchmark's own wake-ups out of the app's CPU figure
-
-    def hook(message: object) -> None:
-        if isinstance(message, SessionView.Changed):
-            changed.set()
-
-    async with app.run_test(size=size, message_hook=hook) as pilot:
+    changes = ViewChanges()
+    async with app.run_test(size=size, message_hook=changes.hook) as pilot:
         while app.sampler is None or app.sampler.latest is None:
             await asyncio.sleep(0.01)
         await pilot.pause()
@@ -198,9 +191,7 @@ async def bench_cpu(rate: float = 100.0, parts: int = 6, size: tuple[int, int] =
             answer = next((a for a in app.screen.query(AnswerMessage) if a.streaming), answer)
         before, started = thread_times(os.getpid()), time.perf_counter()
         while answer.streaming:
-            changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=1.0)
+            await changes.next()
         seconds = time.perf_counter() - started
         after = thread_times(os.getpid())
         names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
